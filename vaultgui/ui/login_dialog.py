@@ -1,0 +1,228 @@
+"""The sign-in dialog: Vault address, user name and password."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from vaultgui.services.address import AddressError, VaultAddress, parse_vault_address
+from vaultgui.services.client import VaultClient
+from vaultgui.services.models import SignInResult
+from vaultgui.ui.messages import describe_error
+from vaultgui.ui.tasks import run_in_thread, spawn
+from vaultgui.ui.widgets import MessageArea, busy_bar, set_names
+
+log = logging.getLogger(__name__)
+
+ClientFactory = Callable[[VaultAddress], VaultClient]
+
+
+class LoginDialog(QDialog):
+    """Collect the sign-in details, sign in off the UI thread, report in place.
+
+    Emits :attr:`signed_in` with the signed-in client and the session facts,
+    then closes. Input errors are shown before any request is sent.
+    """
+
+    signed_in = Signal(object, object)
+
+    def __init__(
+        self,
+        *,
+        vault: str = "",
+        username: str = "",
+        password: str = "",
+        client_factory: ClientFactory = VaultClient,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        set_names(self, "loginDialog")
+        self.setWindowTitle(self.tr("Sign in to Vault — vaultgui"))
+        self.setMinimumWidth(460)
+        self._client_factory = client_factory
+        self._task: asyncio.Task[None] | None = None
+        self._build(vault, username, password)
+
+    def _build(self, vault: str, username: str, password: str) -> None:
+        intro = QLabel(
+            self.tr(
+                "Sign in with the address of your Vault and your Vault user name "
+                "and password."
+            ),
+            self,
+        )
+        intro.setWordWrap(True)
+
+        self.vault_edit = QLineEdit(vault, self)
+        set_names(self.vault_edit, "vaultEdit")
+        self.vault_edit.setPlaceholderText("myvault.veevavault.com")
+        self.username_edit = QLineEdit(username, self)
+        set_names(self.username_edit, "usernameEdit")
+        self.username_edit.setPlaceholderText("name@company.com")
+        self.password_edit = QLineEdit(password, self)
+        set_names(self.password_edit, "passwordEdit")
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+
+        form = QFormLayout()
+        form.addRow(self.tr("&Vault address:"), self.vault_edit)
+        form.addRow(self.tr("&User name:"), self.username_edit)
+        form.addRow(self.tr("&Password:"), self.password_edit)
+
+        self.message = MessageArea("loginMessageLabel", self)
+        self.busy = busy_bar(self)
+
+        self.sign_in_button = QPushButton(self.tr("Sign in"), self)
+        set_names(self.sign_in_button, "signInButton")
+        self.sign_in_button.setDefault(True)
+        self.sign_in_button.clicked.connect(self.start_sign_in)
+        self.stop_button = QPushButton(self.tr("Stop"), self)
+        set_names(self.stop_button, "stopSignInButton")
+        self.stop_button.setVisible(False)
+        self.stop_button.clicked.connect(self.stop_sign_in)
+        self.quit_button = QPushButton(self.tr("Quit"), self)
+        set_names(self.quit_button, "quitButton")
+        self.quit_button.clicked.connect(self.reject)
+
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.quit_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.sign_in_button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.busy)
+        layout.addWidget(self.message)
+        layout.addStretch(1)
+        layout.addLayout(buttons)
+
+        for edit in (self.vault_edit, self.username_edit, self.password_edit):
+            edit.returnPressed.connect(self.start_sign_in)
+        first_empty = next(
+            (
+                e
+                for e in (self.vault_edit, self.username_edit, self.password_edit)
+                if not e.text()
+            ),
+            self.sign_in_button,
+        )
+        first_empty.setFocus()
+
+    @property
+    def busy_signing_in(self) -> bool:
+        """Return whether a sign-in call is in flight."""
+        return self._task is not None and not self._task.done()
+
+    def start_sign_in(self) -> None:
+        """Validate the input and, when it is complete, start signing in."""
+        if self.busy_signing_in:
+            return
+        address = self._validated_address()
+        if address is None:
+            return
+        username = self.username_edit.text().strip()
+        password = self.password_edit.text()
+        if not username:
+            self._field_error(
+                self.username_edit, self.tr("Enter your Vault user name.")
+            )
+            return
+        if not password:
+            self._field_error(self.password_edit, self.tr("Enter your password."))
+            return
+        self._task = spawn(self._sign_in(address, username, password), name="sign-in")
+
+    def _validated_address(self) -> VaultAddress | None:
+        try:
+            address = parse_vault_address(self.vault_edit.text())
+        except AddressError as error:
+            self._field_error(self.vault_edit, self.tr(str(error)))
+            return None
+        return address
+
+    def _field_error(self, edit: QLineEdit, text: str) -> None:
+        self.message.show_message(text, "error")
+        edit.setFocus()
+        edit.selectAll()
+
+    async def _sign_in(
+        self, address: VaultAddress, username: str, password: str
+    ) -> None:
+        client = self._client_factory(address)
+        self._set_busy(True)
+        self.message.show_message(
+            self.tr("Signing in to {host}…").format(host=address.netloc), "progress"
+        )
+        log.info("Signing in to %s as %s", address.netloc, username)
+        future = run_in_thread(
+            lambda: client.sign_in(username, password), name="sign-in"
+        )
+        try:
+            result = await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(lambda done: _discard_client(client, done))
+            self.message.show_message(self.tr("Sign-in stopped."))
+            raise
+        except Exception as error:
+            log.warning("Sign-in to %s failed: %r", address.netloc, error)
+            client.close()
+            self.message.show_message(describe_error(error, host=address.host), "error")
+            self.password_edit.setFocus()
+            self.password_edit.selectAll()
+            return
+        finally:
+            self._set_busy(False)
+        log.info("Signed in to %s (Vault id %s)", address.netloc, result.vault_id)
+        self.message.show_message(self.tr("Signed in."), "ok")
+        self.password_edit.clear()
+        self.signed_in.emit(client, result)
+        self.accept()
+
+    def stop_sign_in(self) -> None:
+        """Stop waiting for the sign-in; a session it opens later is ended."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    def _set_busy(self, busy: bool) -> None:
+        self.busy.setVisible(busy)
+        self.stop_button.setVisible(busy)
+        self.sign_in_button.setEnabled(not busy)
+        for edit in (self.vault_edit, self.username_edit, self.password_edit):
+            edit.setReadOnly(busy)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.stop_sign_in()
+        super().closeEvent(event)
+
+    def reject(self) -> None:
+        self.stop_sign_in()
+        super().reject()
+
+
+def _discard_client(client: VaultClient, done: asyncio.Future[SignInResult]) -> None:
+    """End a session that arrived after the user stopped waiting for it."""
+    if done.cancelled() or done.exception() is not None:
+        client.close()
+        return
+    log.info("Ending a session that arrived after sign-in was stopped")
+    spawn(_sign_out_quietly(client), name="discard-session")
+
+
+async def _sign_out_quietly(client: VaultClient) -> None:
+    await run_in_thread(client.sign_out, name="sign-out")
+    client.close()
