@@ -57,6 +57,35 @@ _SIGN_OUT_MAX_CONNECT = 5.0
 _SIGN_OUT_MAX_READ = 10.0
 
 
+def _proxy_choice(
+    address: VaultAddress, proxy_mode: str, proxy_url: str
+) -> tuple[bool, dict[str, str] | None]:
+    """Return ``(trust_env, proxies)`` for the transport.
+
+    "system" takes the proxy from the environment, "none" connects directly and
+    "manual" sends every call through ``proxy_url``. A loopback Vault is always
+    reached directly.
+    """
+    if proxy_mode not in ("system", "none", "manual"):
+        raise ValueError(
+            f"Invalid proxy mode {proxy_mode!r}. Use system, none or manual."
+        )
+    if proxy_mode == "manual" and not proxy_url:
+        raise ValueError("The manual proxy choice needs a proxy address.")
+    if address.is_loopback or proxy_mode == "none":
+        logger.info("Connecting to %s without a proxy", address.netloc)
+        return False, {}
+    if proxy_mode == "manual":
+        logger.info(
+            "Connecting to %s through the proxy %s",
+            address.netloc,
+            urlsplit(proxy_url).netloc.rpartition("@")[2],
+        )
+        return False, {"http": proxy_url, "https": proxy_url}
+    logger.info("Connecting to %s with the system proxy settings", address.netloc)
+    return True, None
+
+
 def is_record_id(text: str) -> bool:
     """Return whether ``text``, once stripped, has the shape of a Vault record ID."""
     return _RECORD_ID.fullmatch(text.strip()) is not None
@@ -87,6 +116,8 @@ class VaultClient:
         client_id: str = DEFAULT_CLIENT_ID,
         timeouts: Timeouts = Timeouts(),  # noqa: B008 - frozen, so shared safely
         extra_ca_file: str | None = None,
+        proxy_mode: str = "system",
+        proxy_url: str = "",
     ) -> None:
         if not _API_VERSION.fullmatch(api_version):
             raise ValueError(
@@ -104,12 +135,14 @@ class VaultClient:
             connect=min(timeouts.connect, _SIGN_OUT_MAX_CONNECT),
             read=min(timeouts.read, _SIGN_OUT_MAX_READ),
         )
+        trust_env, proxies = _proxy_choice(address, proxy_mode, proxy_url)
         self._transport = VaultTransport(
             address.base_url,
             client_id=client_id,
             timeouts=timeouts,
             extra_ca_file=extra_ca_file,
-            trust_env=not address.is_loopback,
+            trust_env=trust_env,
+            proxies=proxies,
         )
 
     @property

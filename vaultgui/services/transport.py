@@ -287,7 +287,8 @@ class VaultTransport:
 
     ``trust_env`` controls whether proxy settings are taken from the environment.
     VaultClient turns it off for loopback addresses, so the demo Vault is always
-    reached directly.
+    reached directly, and for the "none" and "manual" proxy choices, which pass
+    ``proxies`` instead.
     """
 
     def __init__(
@@ -298,12 +299,15 @@ class VaultTransport:
         timeouts: Timeouts,
         extra_ca_file: str | None,
         trust_env: bool,
+        proxies: dict[str, str] | None = None,
     ) -> None:
         self._base_url = base_url
         self._timeouts = timeouts
         self._auth = _SessionIdAuth()
         self._session = requests.Session()
         self._session.trust_env = trust_env
+        if proxies is not None:
+            self._session.proxies = dict(proxies)
         self._session.auth = self._auth
         self._session.headers.update(
             {"Accept": "application/json", "X-VaultAPI-ClientID": client_id}
