@@ -370,3 +370,35 @@ def test_window_responds_during_slow_lookup(
         look_up(qtbot, window, "00S000000000101")
 
     assert meter.largest_gap_ms < 250
+
+
+def test_close_during_cancel_asks_first(
+    qtbot: QtBot, window: MainWindow, demo_vault: DemoVault
+) -> None:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    look_up(qtbot, window, "00S000000000101")
+    demo_vault.inject_fault("cancel", "apply_then_stall", seconds=2.0)
+    dialog = open_confirmation(qtbot, window)
+    qtbot.mouseClick(
+        child(dialog, QPushButton, "confirmCancelButton"), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: demo_vault.cancel_count() == 1, timeout=WAIT_MS)
+
+    window.close()
+
+    def question() -> QMessageBox | None:
+        for widget in QApplication.topLevelWidgets():
+            if widget.objectName() == "closeWhileCancellingDialog":
+                return widget if widget.isVisible() else None  # type: ignore[return-value]
+        return None
+
+    qtbot.waitUntil(lambda: question() is not None, timeout=WAIT_MS)
+    assert window.isVisible()
+    box = question()
+    assert box is not None
+    keep = next(b for b in box.buttons() if b.text() == "Keep waiting")
+    keep.click()
+    wait_idle(qtbot, window)
+    assert window.isVisible()
+    assert label_text(window, "outcomeLabel").startswith("Vault accepted the cancel.")
