@@ -9,12 +9,16 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from vaultgui.services.client import VaultClient
+from vaultgui.services.address import VaultAddress
+from vaultgui.services.client import Timeouts, VaultClient
 from vaultgui.services.history import Action, HistoryError, HistoryStore, Outcome
 from vaultgui.services.models import SignInResult
 from vaultgui.services.paths import AppPaths
-from vaultgui.ui.login_dialog import LoginDialog
+from vaultgui.services.settings import Settings, SettingsError, SettingsStore
+from vaultgui.ui.login_dialog import LoginDialog, SavedVault
 from vaultgui.ui.main_window import MainWindow
+from vaultgui.ui.recovery import PendingCancelCheck
+from vaultgui.ui.settings_dialog import SettingsDialog
 from vaultgui.ui.tasks import run_in_thread, spawn
 
 log = logging.getLogger(__name__)
@@ -42,20 +46,48 @@ class AppController(QObject):
         super().__init__()
         self._prefill = prefill
         self._paths = paths
+        self.settings_store = SettingsStore(paths)
+        self.settings, report = self.settings_store.load()
+        self._startup_notes = list(report.warnings)
         self.history = self._open_history()
         self.login_dialog: LoginDialog | None = None
         self.main_window: MainWindow | None = None
+        self.settings_dialog: SettingsDialog | None = None
         self._client: VaultClient | None = None
         self.finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     def _open_history(self) -> HistoryStore | None:
         try:
-            return HistoryStore(self._paths.history_db)
+            store = HistoryStore(self._paths.history_db)
         except (HistoryError, OSError) as error:
             log.error(
                 "Could not open the history at %s: %s", self._paths.history_db, error
             )
+            self._startup_notes.append(
+                self.tr(
+                    "Your history could not be opened, so this session's actions "
+                    "will not be recorded: {error}"
+                ).format(error=error)
+            )
             return None
+        if store.recovered_from is not None:
+            self._startup_notes.append(
+                self.tr(
+                    "Your history file was damaged. It was kept as {path} and a new "
+                    "history was started."
+                ).format(path=store.recovered_from)
+            )
+        if store.read_only:
+            self._startup_notes.append(
+                self.tr(
+                    "Your history was written by a newer version of vaultgui, so "
+                    "this version can only read it and will not record new "
+                    "actions. Update vaultgui."
+                )
+            )
+        return store
+
+    # -- sign-in ------------------------------------------------------------------
 
     def start(self) -> None:
         """Show the sign-in dialog."""
@@ -63,15 +95,83 @@ class AppController(QObject):
 
     def show_login(self, prefill: Prefill) -> None:
         """Open a fresh sign-in dialog with ``prefill``."""
+        vault = prefill.vault or self._default_address()
+        username = prefill.username or self._default_username(vault)
         dialog = LoginDialog(
-            vault=prefill.vault, username=prefill.username, password=prefill.password
+            vault=vault,
+            username=username,
+            password=prefill.password,
+            client_factory=self.make_client,
+            saved_vaults=self._saved_vaults(),
         )
         dialog.signed_in.connect(self._on_signed_in)
         dialog.rejected.connect(self._on_login_closed)
+        dialog.settings_requested.connect(lambda: self.open_settings(dialog))
         self.login_dialog = dialog
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
+        self._show_startup_notes(dialog)
+
+    def _default_address(self) -> str:
+        profile = self.settings.profile(self.settings.default_profile)
+        if profile is not None:
+            return profile.address
+        recent = self.settings.recent_vaults
+        return recent[0].address if recent else ""
+
+    def _default_username(self, address: str) -> str:
+        for profile in self.settings.profiles:
+            if profile.address == address and profile.username:
+                return profile.username
+        for recent in self.settings.recent_vaults:
+            if recent.address == address:
+                return recent.username
+        return ""
+
+    def _saved_vaults(self) -> list[SavedVault]:
+        saved = [
+            SavedVault(
+                self.tr("{name} — {address}{production}").format(
+                    name=profile.name,
+                    address=profile.address,
+                    production=self.tr(" (production)") if profile.production else "",
+                ),
+                profile.address,
+                profile.username,
+            )
+            for profile in self.settings.profiles
+        ]
+        known = {(s.address, s.username) for s in saved}
+        for recent in self.settings.recent_vaults:
+            if (recent.address, recent.username) not in known:
+                saved.append(
+                    SavedVault(
+                        self.tr("Recent: {address} — {user}").format(
+                            address=recent.address, user=recent.username
+                        ),
+                        recent.address,
+                        recent.username,
+                    )
+                )
+        return saved
+
+    def make_client(self, address: VaultAddress) -> VaultClient:
+        """Build a client for ``address`` with the current settings."""
+        network = self.settings.network
+        api_version = self.settings.api_version
+        for profile in self.settings.profiles:
+            if profile.address == str(address) and profile.api_version:
+                api_version = profile.api_version
+        return VaultClient(
+            address,
+            api_version=api_version,
+            client_id=self.settings.client_id,
+            timeouts=Timeouts(network.connect_timeout, network.read_timeout),
+            extra_ca_file=network.extra_ca_file or None,
+            proxy_mode=network.proxy_mode,
+            proxy_url=network.proxy_url,
+        )
 
     def _on_login_closed(self) -> None:
         if self.main_window is None:
@@ -81,6 +181,7 @@ class AppController(QObject):
         self._client = client
         window = MainWindow(client, session, self.history)
         window.sign_out_requested.connect(self._sign_out)
+        window.settings_requested.connect(lambda: self.open_settings(window))
         window.closed.connect(self._on_main_window_closed)
         self.main_window = window
         window.show()
@@ -92,30 +193,54 @@ class AppController(QObject):
             ),
             name="history-sign-in",
         )
-        self._report_history_problems(window)
+        spawn(
+            self._remember_vault(str(client.address), session.username), name="recent"
+        )
+        if self.history is not None:
+            PendingCancelCheck(window, self.history).start()
 
-    def _report_history_problems(self, parent: QWidget) -> None:
-        if self.history is None:
-            text = self.tr(
-                "Your history could not be opened, so this session's actions will "
-                "not be recorded. See the log in {folder}."
-            ).format(folder=self._paths.log_dir)
-        elif self.history.recovered_from is not None:
-            text = self.tr(
-                "Your history file was damaged. It was kept as {path} and a new "
-                "history was started."
-            ).format(path=self.history.recovered_from)
-        else:
+    async def _remember_vault(self, address: str, username: str) -> None:
+        try:
+            self.settings = await run_in_thread(
+                lambda: self.settings_store.remember_vault(address, username),
+                name="remember-vault",
+            )
+        except (SettingsError, OSError) as error:
+            log.warning("Could not remember the Vault %s: %s", address, error)
+
+    def _show_startup_notes(self, parent: QWidget) -> None:
+        if not self._startup_notes:
             return
+        text = "\n\n".join(self._startup_notes)
+        self._startup_notes = []
         box = QMessageBox(
             QMessageBox.Icon.Warning,
-            self.tr("History"),
+            self.tr("vaultgui"),
             text,
             QMessageBox.StandardButton.Ok,
             parent,
         )
-        box.setObjectName("historyProblemDialog")
+        box.setObjectName("startupNoticeDialog")
         box.open()
+
+    # -- settings -------------------------------------------------------------------
+
+    def open_settings(self, parent: QWidget) -> None:
+        """Open the settings dialog over ``parent`` (one at a time)."""
+        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+            self.settings_dialog.raise_()
+            return
+        dialog = SettingsDialog(self.settings_store, self.settings, parent)
+        dialog.settings_saved.connect(self._on_settings_saved)
+        dialog.finished.connect(dialog.deleteLater)
+        self.settings_dialog = dialog
+        dialog.open()
+
+    def _on_settings_saved(self, settings: Settings) -> None:
+        self.settings = settings
+        log.info("Settings saved; they apply from the next sign-in")
+
+    # -- sign-out and quitting --------------------------------------------------------
 
     def _sign_out(self) -> None:
         window = self.main_window

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QDialog,
     QFormLayout,
     QHBoxLayout,
@@ -21,6 +24,13 @@ from PySide6.QtWidgets import (
 
 from vaultgui.services.address import AddressError, VaultAddress, parse_vault_address
 from vaultgui.services.client import VaultClient
+from vaultgui.services.credentials import (
+    CredentialsError,
+    delete_password,
+    load_password,
+    password_storage_available,
+    store_password,
+)
 from vaultgui.services.models import SignInResult
 from vaultgui.ui.messages import describe_error
 from vaultgui.ui.tasks import run_in_thread, spawn
@@ -31,6 +41,15 @@ log = logging.getLogger(__name__)
 ClientFactory = Callable[[VaultAddress], VaultClient]
 
 
+@dataclass(frozen=True)
+class SavedVault:
+    """A Vault the user can pick instead of typing: a profile or a recent one."""
+
+    label: str
+    address: str
+    username: str = ""
+
+
 class LoginDialog(QDialog):
     """Collect the sign-in details, sign in off the UI thread, report in place.
 
@@ -39,6 +58,7 @@ class LoginDialog(QDialog):
     """
 
     signed_in = Signal(object, object)
+    settings_requested = Signal()
 
     def __init__(
         self,
@@ -47,6 +67,7 @@ class LoginDialog(QDialog):
         username: str = "",
         password: str = "",
         client_factory: ClientFactory = VaultClient,
+        saved_vaults: Sequence[SavedVault] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -55,7 +76,10 @@ class LoginDialog(QDialog):
         self.setMinimumWidth(460)
         self._client_factory = client_factory
         self._task: asyncio.Task[None] | None = None
+        self._saved_vaults = list(saved_vaults)
         self._build(vault, username, password)
+        self._build_saved_vaults()
+        self._build_remember_password()
 
     def _build(self, vault: str, username: str, password: str) -> None:
         intro = QLabel(
@@ -77,10 +101,18 @@ class LoginDialog(QDialog):
         set_names(self.password_edit, "passwordEdit")
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
 
+        self.saved_combo = QComboBox(self)
+        set_names(self.saved_combo, "profileCombo")
+        self.remember_check = QCheckBox(self.tr("&Remember my password"), self)
+        set_names(self.remember_check, "rememberPasswordCheck")
+
         form = QFormLayout()
+        self.form = form
+        form.addRow(self.tr("Saved &Vaults:"), self.saved_combo)
         form.addRow(self.tr("&Vault address:"), self.vault_edit)
         form.addRow(self.tr("&User name:"), self.username_edit)
         form.addRow(self.tr("&Password:"), self.password_edit)
+        form.addRow("", self.remember_check)
 
         self.message = MessageArea("loginMessageLabel", self)
         self.busy = busy_bar(self)
@@ -96,8 +128,12 @@ class LoginDialog(QDialog):
         self.quit_button = QPushButton(self.tr("Quit"), self)
         set_names(self.quit_button, "quitButton")
         self.quit_button.clicked.connect(self.reject)
+        self.settings_button = QPushButton(self.tr("Settings…"), self)
+        set_names(self.settings_button, "loginSettingsButton")
+        self.settings_button.clicked.connect(self.settings_requested)
 
         buttons = QHBoxLayout()
+        buttons.addWidget(self.settings_button)
         buttons.addStretch(1)
         buttons.addWidget(self.quit_button)
         buttons.addWidget(self.stop_button)
@@ -122,6 +158,58 @@ class LoginDialog(QDialog):
             self.sign_in_button,
         )
         first_empty.setFocus()
+
+    def _build_saved_vaults(self) -> None:
+        if not self._saved_vaults:
+            self.form.setRowVisible(self.saved_combo, False)
+            return
+        self.saved_combo.addItem(self.tr("Choose a saved Vault…"))
+        for saved in self._saved_vaults:
+            self.saved_combo.addItem(saved.label)
+        self.saved_combo.currentIndexChanged.connect(self._pick_saved_vault)
+
+    def _pick_saved_vault(self, index: int) -> None:
+        if index <= 0 or self.busy_signing_in:
+            return
+        saved = self._saved_vaults[index - 1]
+        self.vault_edit.setText(saved.address)
+        self.username_edit.setText(saved.username)
+        self.password_edit.clear()
+        self.message.clear()
+        if self.remember_check.isEnabled() and saved.username:
+            spawn(self._fill_saved_password(saved), name="load-password")
+        self.password_edit.setFocus()
+
+    async def _fill_saved_password(self, saved: SavedVault) -> None:
+        try:
+            password = await run_in_thread(
+                lambda: load_password(saved.address, saved.username),
+                name="load-password",
+            )
+        except (CredentialsError, AddressError) as error:
+            log.warning("Could not read the saved password: %s", error)
+            return
+        same_vault = self.vault_edit.text() == saved.address
+        if password and same_vault and not self.password_edit.text():
+            self.password_edit.setText(password)
+            self.remember_check.setChecked(True)
+
+    def _build_remember_password(self) -> None:
+        # Finding the keychain can mean a D-Bus round trip, so it runs off the
+        # UI thread and the option stays disabled until the answer arrives.
+        self.remember_check.setEnabled(False)
+        spawn(self._check_password_storage(), name="check-password-storage")
+
+    async def _check_password_storage(self) -> None:
+        available, reason = await run_in_thread(
+            password_storage_available, name="check-password-storage"
+        )
+        self.remember_check.setEnabled(available)
+        if not available:
+            self.remember_check.setToolTip(reason)
+            self.remember_check.setText(
+                self.tr("Remember my password (not available on this computer)")
+            )
 
     @property
     def busy_signing_in(self) -> bool:
@@ -189,6 +277,12 @@ class LoginDialog(QDialog):
             self._set_busy(False)
         log.info("Signed in to %s (Vault id %s)", address.netloc, result.vault_id)
         self.message.show_message(self.tr("Signed in."), "ok")
+        if self.remember_check.isEnabled():
+            remember = self.remember_check.isChecked()
+            spawn(
+                _update_saved_password(str(address), username, password, remember),
+                name="save-password",
+            )
         self.password_edit.clear()
         self.signed_in.emit(client, result)
         self.accept()
@@ -226,3 +320,20 @@ def _discard_client(client: VaultClient, done: asyncio.Future[SignInResult]) -> 
 async def _sign_out_quietly(client: VaultClient) -> None:
     await run_in_thread(client.sign_out, name="sign-out")
     client.close()
+
+
+async def _update_saved_password(
+    address: str, username: str, password: str, remember: bool
+) -> None:
+    """Save the password in the keychain, or delete a saved one when unticked."""
+
+    def update() -> None:
+        if remember:
+            store_password(address, username, password)
+        else:
+            delete_password(address, username)
+
+    try:
+        await run_in_thread(update, name="save-password")
+    except (CredentialsError, AddressError) as error:
+        log.warning("Could not update the saved password: %s", error)

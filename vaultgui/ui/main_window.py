@@ -49,6 +49,7 @@ class MainWindow(QMainWindow):
     """
 
     sign_out_requested = Signal()
+    settings_requested = Signal()
     closed = Signal()
 
     def __init__(
@@ -148,6 +149,11 @@ class MainWindow(QMainWindow):
         set_names(self.busy_label, "busyLabel")
         self.busy_label.setVisible(False)
         self.lookup_message = MessageArea("lookupMessageLabel", tab)
+        self.history_warning = QLabel(tab)
+        set_names(self.history_warning, "historyWarningLabel")
+        self.history_warning.setWordWrap(True)
+        self.history_warning.setStyleSheet("color: #8a5300;")
+        self.history_warning.setVisible(False)
 
         self.match_list = QListWidget(tab)
         set_names(self.match_list, "matchList")
@@ -175,6 +181,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.match_list)
         layout.addWidget(self.panel)
         layout.addWidget(outcome_box)
+        layout.addWidget(self.history_warning)
         layout.addStretch(1)
         return tab
 
@@ -183,6 +190,10 @@ class MainWindow(QMainWindow):
         sign_out = QAction(self.tr("Sign &out"), self)
         sign_out.triggered.connect(self._sign_out)
         file_menu.addAction(sign_out)
+        settings = QAction(self.tr("&Settings…"), self)
+        settings.setObjectName("settingsAction")
+        settings.triggered.connect(self.settings_requested)
+        file_menu.addAction(settings)
         quit_action = QAction(self.tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -449,7 +460,8 @@ class MainWindow(QMainWindow):
 
     def _show_history_failure(self, text: str) -> None:
         self.statusBar().showMessage(text)
-        self.outcome.details.setText(text)
+        self.history_warning.setText(text)
+        self.history_warning.setVisible(True)
 
     def _sign_out(self) -> None:
         if self.busy_with_call:

@@ -1,0 +1,149 @@
+"""The app controller: settings at sign-in, recent Vaults, unfinished cancels."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from pytestqt.qtbot import QtBot
+
+from tests.gui_helpers import WAIT_MS
+from vaultgui.demo import DEMO_PASSWORD, DEMO_USERNAME, DemoVault
+from vaultgui.services.address import parse_vault_address
+from vaultgui.services.history import Action, HistoryEntry, Outcome
+from vaultgui.services.paths import app_paths
+from vaultgui.ui.controller import AppController, Prefill
+
+
+@pytest.fixture
+def controller(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> Iterator[AppController]:
+    app_controller = AppController(Prefill(), app_paths())
+    yield app_controller
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+    if app_controller.history is not None:
+        app_controller.history.close()
+
+
+def write_user_settings(text: str) -> None:
+    path = app_paths().settings_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def sign_in(qtbot: QtBot, controller: AppController, vault: DemoVault) -> None:
+    controller.show_login(Prefill(vault.address, DEMO_USERNAME, DEMO_PASSWORD))
+    dialog = controller.login_dialog
+    assert dialog is not None
+    dialog.sign_in_button.click()
+    qtbot.waitUntil(lambda: controller.main_window is not None, timeout=WAIT_MS)
+
+
+def test_default_profile_prefills_sign_in(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    write_user_settings(
+        'default_profile = "Prod"\n'
+        "[[profiles]]\n"
+        'name = "Prod"\n'
+        'address = "acme-rim.veevavault.com"\n'
+        'username = "pat@acme.example"\n'
+    )
+    controller = AppController(Prefill(), app_paths())
+    controller.start()
+    dialog = controller.login_dialog
+    assert dialog is not None
+
+    assert dialog.vault_edit.text() == "https://acme-rim.veevavault.com"
+    assert dialog.username_edit.text() == "pat@acme.example"
+    dialog.close()
+    if controller.history is not None:
+        controller.history.close()
+
+
+def test_settings_reach_client(controller: AppController) -> None:
+    controller.settings = controller.settings.with_value("network.read_timeout", 42.0)
+    controller.settings = controller.settings.with_value("api_version", "v24.3")
+
+    client = controller.make_client(parse_vault_address("acme.veevavault.com"))
+
+    assert client.api_version == "v24.3"
+
+
+def test_sign_in_remembers_vault(
+    qtbot: QtBot, controller: AppController, demo_vault: DemoVault
+) -> None:
+    sign_in(qtbot, controller, demo_vault)
+
+    qtbot.waitUntil(lambda: bool(controller.settings.recent_vaults), timeout=WAIT_MS)
+    recent = controller.settings.recent_vaults[0]
+    assert recent.address == demo_vault.address
+    assert recent.username == DEMO_USERNAME
+    assert DEMO_PASSWORD not in app_paths().settings_file.read_text(encoding="utf-8")
+
+
+def test_pending_cancel_checked_after_sign_in(
+    qtbot: QtBot, controller: AppController, demo_vault: DemoVault
+) -> None:
+    history = controller.history
+    assert history is not None
+    netloc = parse_vault_address(demo_vault.address).netloc
+    row_id = history.begin_cancel(
+        HistoryEntry(
+            id=None,
+            time_utc=datetime.now(UTC),
+            os_user="tester",
+            vault_dns=netloc,
+            vault_username=DEMO_USERNAME,
+            action=Action.CANCEL,
+            submission_id="00S000000000107",
+            submission_name="0007 - CMC Variation",
+            status_before="IMPORT_IN_PROGRESS",
+        )
+    )
+
+    sign_in(qtbot, controller, demo_vault)
+    qtbot.waitUntil(lambda: pending_box() is not None, timeout=WAIT_MS)
+    box = pending_box()
+    assert box is not None
+    check = next(b for b in box.findChildren(QPushButton) if b.text() == "Check now")
+    check.click()
+    qtbot.waitUntil(lambda: not history.pending(), timeout=WAIT_MS)
+
+    row = next(entry for entry in history.recent() if entry.id == row_id)
+    assert row.outcome is Outcome.UNKNOWN
+    assert row.status_after == "ERROR"
+    assert demo_vault.cancel_count() == 0
+
+
+def pending_box() -> QMessageBox | None:
+    for widget in QApplication.topLevelWidgets():
+        if widget.objectName() == "pendingCancelsDialog" and widget.isVisible():
+            assert isinstance(widget, QMessageBox)
+            return widget
+    return None
+
+
+def test_damaged_settings_reported_once(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    write_user_settings("profiles = [ this is not TOML")
+    controller = AppController(Prefill(), app_paths())
+    controller.start()
+
+    notice = next(
+        w
+        for w in QApplication.topLevelWidgets()
+        if w.objectName() == "startupNoticeDialog"
+    )
+    assert isinstance(notice, QMessageBox)
+    assert "settings file could not be read" in notice.text()
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+    if controller.history is not None:
+        controller.history.close()
