@@ -14,7 +14,7 @@ _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
 class AddressError(ValueError):
-    """The typed Vault address is not usable; the message says why and what to type."""
+    """The typed Vault address is invalid; the message states why and what to type."""
 
 
 @dataclass(frozen=True)

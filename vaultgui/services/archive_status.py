@@ -1,4 +1,4 @@
-"""What each Submissions Archive status means, and what cancelling does in it.
+"""Plain meanings of Submissions Archive statuses and the effect of a cancel.
 
 The cancel rules come from Vault's "Cancel Submission" API page (identical from
 v21.1 to v26.2): four statuses can be cancelled, and three of them leave the
@@ -151,7 +151,7 @@ def status_info(value: str | None) -> StatusInfo:
 
     ``None`` (Vault's null) counts as no status. A value this table does not
     know is returned as it is, labelled unknown and not cancellable, because
-    cancelling in a state nobody has documented could do anything.
+    the effect of a cancel in an undocumented state is unknown.
     """
     value = (value or "").strip()
     info = _TABLE.get(value)

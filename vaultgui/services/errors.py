@@ -33,7 +33,7 @@ class VaultError(Exception):
 
 
 class VaultApiError(VaultError):
-    """Vault processed the call and answered FAILURE or EXCEPTION.
+    """Vault processed the call and returned FAILURE or EXCEPTION.
 
     ``response_status`` is ``FAILURE`` (the request was wrong or not allowed) or
     ``EXCEPTION`` (Vault failed internally); ``errors`` keeps every

@@ -1,8 +1,8 @@
 """The cancel procedure: re-read, send once, read again until the status settles.
 
 Cancel is not idempotent in Vault, so the request is sent at most once per
-confirmation and never retried; every unclear ending is resolved by reading
-the status and reporting what Vault says.
+confirmation and never retried. After an unclear ending the status is read
+and what Vault reports is shown.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def tr(text: str) -> str:
 
 @dataclass(frozen=True)
 class CancelResult:
-    """How a cancel ended, for the outcome area and the history."""
+    """The end state of one cancel, for the outcome area and the history."""
 
     outcome: Outcome
     message: UserMessage
@@ -57,7 +57,7 @@ class CancelFlow:
 
     ``progress`` receives short texts for the busy indicator. After
     :meth:`run` is cancelled (the user pressed Stop), :attr:`request_started`
-    tells whether the cancel may have reached Vault.
+    is true when the cancel may have reached Vault.
     """
 
     def __init__(
@@ -220,6 +220,7 @@ class CancelFlow:
         log.warning("Cancel for %s ended with %r", self._submission.id, error)
         self._reply_outcome = outcome
         self._execution_id = error.execution_id
+
         message = describe_error(error, host=self._client.address.host)
         latest, read_error = await self._settled_status()
         await self._recorder.complete(
@@ -229,6 +230,7 @@ class CancelFlow:
             execution_id=error.execution_id,
             detail=details_for(error),
         )
+
         if unclear:
             lead = tr(
                 "It is not clear whether the cancel reached Vault. {text} "

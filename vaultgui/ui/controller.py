@@ -23,7 +23,7 @@ from vaultgui.ui.tasks import run_in_thread, spawn
 
 log = logging.getLogger(__name__)
 
-# Longest wait for ending the Vault session when the app quits, in seconds.
+# Maximum wait for ending the Vault session when the app quits, in seconds.
 SIGN_OUT_WAIT = 3.0
 
 

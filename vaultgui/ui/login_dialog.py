@@ -196,7 +196,7 @@ class LoginDialog(QDialog):
 
     def _build_remember_password(self) -> None:
         # Finding the keychain can mean a D-Bus round trip, so it runs off the
-        # UI thread and the option stays disabled until the answer arrives.
+        # UI thread and the option stays disabled until the result arrives.
         self.remember_check.setEnabled(False)
         spawn(self._check_password_storage(), name="check-password-storage")
 
@@ -251,7 +251,19 @@ class LoginDialog(QDialog):
     async def _sign_in(
         self, address: VaultAddress, username: str, password: str
     ) -> None:
-        client = self._client_factory(address)
+        try:
+            client = self._client_factory(address)
+        except ValueError as error:
+            log.warning("Invalid connection settings: %s", error)
+            self.message.show_message(
+                self.tr(
+                    "The connection settings are invalid: {error} Correct them "
+                    "under Settings, then sign in again."
+                ).format(error=error),
+                "error",
+            )
+            return
+
         self._set_busy(True)
         self.message.show_message(
             self.tr("Signing in to {host}…").format(host=address.netloc), "progress"
@@ -275,6 +287,7 @@ class LoginDialog(QDialog):
             return
         finally:
             self._set_busy(False)
+
         log.info("Signed in to %s (Vault id %s)", address.netloc, result.vault_id)
         self.message.show_message(self.tr("Signed in."), "ok")
         if self.remember_check.isEnabled():

@@ -215,8 +215,8 @@ class MainWindow(QMainWindow):
         self._task = spawn(self._run_busy(coro), name=name)
 
     async def _run_busy(self, coro: Coroutine[Any, Any, object]) -> None:
-        # The controls come back inside the task, so they are usable again by
-        # the time anyone sees the task as done.
+        # The controls are enabled again inside the task, so they are usable
+        # by the time the task reports done.
         try:
             await coro
         finally:

@@ -30,7 +30,7 @@ def tr(text: str) -> str:
 
 @dataclass(frozen=True)
 class UserMessage:
-    """What the user reads (``text``) and what the help desk needs (``details``)."""
+    """A message for the user (``text``) and the help-desk facts (``details``)."""
 
     text: str
     details: str = ""

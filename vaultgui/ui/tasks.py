@@ -54,7 +54,7 @@ def run_in_thread(
 
 
 class Generation:
-    """A counter that tells a finished call whether its result is still wanted.
+    """A counter that marks whether a finished call's result is still wanted.
 
     Each new user action calls :meth:`next`; a result that comes back with an
     older number belongs to an abandoned action and must not overwrite the
@@ -77,8 +77,8 @@ class Generation:
 def spawn(coro: Coroutine[Any, Any, None], *, name: str) -> asyncio.Task[None]:
     """Schedule ``coro`` on the running loop and log it if it fails.
 
-    A task that ends with an exception nobody awaits would otherwise vanish
-    silently; cancellation is a normal outcome and is not logged.
+    A task that ends with an exception no one awaits would otherwise vanish
+    silently. Cancellation is a normal outcome and is not logged.
     """
     task = asyncio.ensure_future(coro)
     task.set_name(name)
