@@ -86,3 +86,19 @@ def test_confirmation_names(qtbot: QtBot, main_window: MainWindow) -> None:
     for name in CONFIRM_NAMES:
         assert named_child(dialog, name).accessibleName() == name
     dialog.reject()
+
+
+def test_about_shows_package_version(main_window: MainWindow) -> None:
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QMessageBox
+
+    from vaultgui import __version__
+
+    action = main_window.findChild(QAction, "aboutAction")
+    assert action is not None
+    action.trigger()
+
+    box = main_window.findChild(QMessageBox, "aboutDialog")
+    assert box is not None
+    assert f"vaultgui {__version__}" in box.text()
+    box.close()

@@ -258,7 +258,7 @@ class CancelFlow:
         if expected is not None and matches_expected(expected, now.value):
             return tr(
                 "Vault now reports: {now}. That is what Vault's documentation says "
-                "a cancel leads to. Next: {step}"
+                "a cancel leads to.\nNext: {step}"
             ).format(now=now.display, step=self._confirmed.next_step)
         if not is_settled(now.value):
             return tr(

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from vaultgui import __version__
 from vaultgui.services.archive_status import status_info
 from vaultgui.services.client import VaultClient
 from vaultgui.services.errors import NotFoundError, VaultError
@@ -198,6 +199,26 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
+
+        self.help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        about = QAction(self.tr("&About vaultgui"), self)
+        about.setObjectName("aboutAction")
+        about.triggered.connect(self._show_about)
+        self.help_menu.addAction(about)
+
+    def _show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setObjectName("aboutDialog")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setWindowTitle(self.tr("About vaultgui"))
+        box.setText(
+            self.tr(
+                "vaultgui {version}\n\nCancels a stuck Submissions Archive import "
+                "or removal in Veeva Vault RIM. Talks only to the Vault you sign "
+                "in to, using Vault API {api}."
+            ).format(version=__version__, api=self.client.api_version)
+        )
+        box.open()
 
     # -- running one call at a time --------------------------------------------
 
