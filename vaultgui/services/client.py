@@ -17,7 +17,7 @@ from vaultgui.services.errors import (
     VaultError,
     WrongVaultError,
 )
-from vaultgui.services.models import CancelReply, SignInResult, Submission
+from vaultgui.services.models import ApiLimits, CancelReply, SignInResult, Submission
 from vaultgui.services.transport import (
     JsonObject,
     Timeouts,
@@ -162,6 +162,32 @@ class VaultClient:
     def last_execution_id(self) -> str:
         """``X-VaultAPI-ExecutionId`` of the latest call's reply, or empty."""
         return self._transport.last_execution_id
+
+    @property
+    def last_limits(self) -> ApiLimits:
+        """Throttling and downtime headers of the latest reply."""
+        return self._transport.last_limits
+
+    def take_notable_limits(self) -> ApiLimits:
+        """Return the latest delayed or downtime reply since the last call of this.
+
+        A method such as :meth:`lookup` makes several calls, and only the last
+        one's headers are in :attr:`last_limits`. Returns :attr:`last_limits`
+        when no reply was notable.
+        """
+        notable = self._transport.notable_limits
+        self._transport.notable_limits = None
+        return notable or self.last_limits
+
+    def keep_alive(self) -> None:
+        """Extend the session with ``POST /keep-alive``.
+
+        Raises :class:`SessionExpiredError` when Vault no longer accepts the
+        session, and does nothing when not signed in.
+        """
+        if not self.signed_in:
+            return
+        self._transport.request("POST", self._api_path("keep-alive"), idempotent=True)
 
     def sign_in(self, username: str, password: str) -> SignInResult:
         """Start a session with a user name and password.

@@ -23,6 +23,7 @@ from vaultgui.services.errors import (
     VaultApiError,
     VaultError,
 )
+from vaultgui.services.models import ApiLimits
 
 if TYPE_CHECKING:
     from requests.adapters import _HostParams, _PoolKwargs
@@ -314,6 +315,8 @@ class VaultTransport:
         )
         self._session.mount("https://", TruststoreAdapter(extra_ca_file))
         self.last_execution_id = ""
+        self.last_limits = ApiLimits()
+        self.notable_limits: ApiLimits | None = None
 
     @property
     def session_id(self) -> str:
@@ -386,6 +389,9 @@ class VaultTransport:
             raise failure from error
 
         self.last_execution_id = response.headers.get(EXECUTION_ID_HEADER, "")
+        self.last_limits = ApiLimits.from_headers(response.headers)
+        if self.last_limits.is_notable:
+            self.notable_limits = self.last_limits
         try:
             body = check_reply(response)
         except VaultError as error:

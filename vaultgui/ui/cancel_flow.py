@@ -23,18 +23,21 @@ from vaultgui.services.archive_status import (
     status_info,
 )
 from vaultgui.services.client import VaultClient
-from vaultgui.services.errors import TransportError, VaultError
+from vaultgui.services.errors import SessionExpiredError, TransportError, VaultError
 from vaultgui.services.history import Action, Outcome
 from vaultgui.services.models import Submission
 from vaultgui.ui.messages import UserMessage, describe_error, details_for
 from vaultgui.ui.recorder import HistoryRecorder
-from vaultgui.ui.tasks import run_in_thread
+from vaultgui.ui.session_keeper import SessionKeeper
 
 log = logging.getLogger(__name__)
 
 # Pauses before each status read after a cancel, in seconds. They grow so that
 # a slow job teardown is followed for about 8 s with only a handful of calls.
 RECHECK_PAUSES: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)
+# Below this many calls left in Vault's burst window, status reads stop early
+# so that the user's next actions are not the ones Vault slows down.
+LOW_BURST_REMAINING = 20
 
 
 def tr(text: str) -> str:
@@ -63,6 +66,7 @@ class CancelFlow:
     def __init__(
         self,
         client: VaultClient,
+        keeper: SessionKeeper,
         recorder: HistoryRecorder,
         submission: Submission,
         confirmed: StatusInfo,
@@ -70,6 +74,7 @@ class CancelFlow:
         pauses: Sequence[float] = RECHECK_PAUSES,
     ) -> None:
         self._client = client
+        self._keeper = keeper
         self._recorder = recorder
         self._submission = submission
         self._confirmed = confirmed
@@ -113,7 +118,7 @@ class CancelFlow:
             self.reference_id,
         )
         try:
-            reply = await run_in_thread(
+            reply = await self._keeper.send_once(
                 lambda: self._client.cancel_import(
                     self._submission.id, reference_id=self.reference_id
                 ),
@@ -124,7 +129,7 @@ class CancelFlow:
         return await self._after_success(reply.execution_id)
 
     async def _read(self) -> Submission:
-        return await run_in_thread(
+        return await self._keeper.read(
             lambda: self._client.get_submission(self._submission.id),
             name="read-status",
         )
@@ -141,6 +146,10 @@ class CancelFlow:
                 log.warning("Status read after cancel failed: %r", error)
                 return latest, error
             if is_settled(latest.archive_status):
+                break
+            remaining = self._client.last_limits.burst_remaining
+            if remaining is not None and remaining < LOW_BURST_REMAINING:
+                log.info("Only %d Vault calls left; status reads paused", remaining)
                 break
         return latest, None
 
@@ -210,6 +219,8 @@ class CancelFlow:
         return CancelResult(Outcome.SUCCEEDED, UserMessage(text, details), "ok", latest)
 
     async def _after_error(self, error: VaultError) -> CancelResult:
+        if isinstance(error, SessionExpiredError):
+            return await self._after_expired_session(error)
         unclear = isinstance(error, TransportError) and error.may_have_reached_vault
         not_sent = isinstance(error, TransportError) and not unclear
         outcome = (
@@ -243,6 +254,26 @@ class CancelFlow:
         text = lead + " " + self._report(latest, read_error)
         return CancelResult(
             outcome, UserMessage(text, message.details), "error", latest
+        )
+
+    async def _after_expired_session(self, error: SessionExpiredError) -> CancelResult:
+        """Report a cancel that Vault rejected because the session had ended."""
+        self._reply_outcome = Outcome.FAILED
+        latest, read_error = await self._settled_status()
+        await self._recorder.complete(
+            self.row_id,
+            outcome=Outcome.FAILED,
+            status_after=latest.archive_status if latest else "",
+            execution_id=error.execution_id,
+            detail=details_for(error),
+        )
+        lead = tr(
+            "Your Vault session had ended, so Vault did not carry out the cancel. "
+            "You are signed in again, and nothing was sent a second time."
+        )
+        text = lead + " " + self._report(latest, read_error)
+        return CancelResult(
+            Outcome.FAILED, UserMessage(text, details_for(error)), "error", latest
         )
 
     def _report(self, latest: Submission | None, read_error: VaultError | None) -> str:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QGroupBox,
@@ -29,17 +29,21 @@ from vaultgui.services.archive_status import status_info
 from vaultgui.services.client import VaultClient
 from vaultgui.services.errors import NotFoundError, VaultError
 from vaultgui.services.history import Action, HistoryStore, Outcome
-from vaultgui.services.models import SignInResult, Submission
+from vaultgui.services.models import ApiLimits, SignInResult, Submission
 from vaultgui.ui.cancel_flow import RECHECK_PAUSES, CancelFlow
 from vaultgui.ui.confirm_dialog import ConfirmCancelDialog
 from vaultgui.ui.history_view import HistoryView
-from vaultgui.ui.messages import UserMessage, describe_error
+from vaultgui.ui.messages import UserMessage, describe_error, limits_text
 from vaultgui.ui.recorder import HistoryRecorder
+from vaultgui.ui.session_keeper import SessionKeeper
 from vaultgui.ui.submission_panel import SubmissionPanel
-from vaultgui.ui.tasks import Generation, run_in_thread, spawn
+from vaultgui.ui.tasks import Generation, spawn
 from vaultgui.ui.widgets import MessageArea, busy_bar, set_names
 
 log = logging.getLogger(__name__)
+
+# How long a throttling or downtime notice stays in the status bar, in ms.
+LIMITS_NOTICE_MS = 60_000
 
 
 class MainWindow(QMainWindow):
@@ -71,6 +75,8 @@ class MainWindow(QMainWindow):
         self._confirm_dialog: ConfirmCancelDialog | None = None
         self._close_question: QMessageBox | None = None
         self._closing_confirmed = False
+        self.keeper = SessionKeeper(client, self)
+        self.keeper.limits_changed.connect(self._show_limits)
         self.recorder = HistoryRecorder(
             history,
             vault_dns=client.address.netloc,
@@ -121,6 +127,15 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._build_menu()
         self.statusBar().showMessage(self.tr("Ready."))
+        self.limits_label = QLabel(self)
+        set_names(self.limits_label, "vaultLimitsLabel")
+        self.limits_label.setStyleSheet("color: #8a5300;")
+        self.limits_label.setVisible(False)
+        self.statusBar().addPermanentWidget(self.limits_label)
+        self._limits_timer = QTimer(self)
+        self._limits_timer.setSingleShot(True)
+        self._limits_timer.setInterval(LIMITS_NOTICE_MS)
+        self._limits_timer.timeout.connect(self._clear_limits)
 
     def _build_cancel_tab(self) -> QWidget:
         tab = QWidget(self)
@@ -289,7 +304,7 @@ class MainWindow(QMainWindow):
         self.lookup_message.clear()
         self.match_list.setVisible(False)
         try:
-            matches = await run_in_thread(
+            matches = await self.keeper.read(
                 lambda: self.client.lookup(text), name="lookup"
             )
         except NotFoundError:
@@ -380,7 +395,7 @@ class MainWindow(QMainWindow):
     ) -> Submission | None:
         self._set_busy(self.tr("Reading the status Vault reports now…"))
         try:
-            latest = await run_in_thread(
+            latest = await self.keeper.read(
                 lambda: self.client.get_submission(submission.id), name="refresh"
             )
         except VaultError as error:
@@ -426,6 +441,7 @@ class MainWindow(QMainWindow):
             return
         flow = CancelFlow(
             self.client,
+            self.keeper,
             self.recorder,
             submission,
             status_info(submission.archive_status),
@@ -479,6 +495,19 @@ class MainWindow(QMainWindow):
     def _describe(self, error: VaultError) -> UserMessage:
         return describe_error(error, host=self.client.address.host)
 
+    def _show_limits(self, limits: ApiLimits) -> None:
+        # Replies without throttling headers do not clear the notice at once:
+        # Vault throttles for the rest of its window, so it stays for a minute.
+        text = limits_text(limits)
+        if text:
+            self.limits_label.setText(text)
+            self.limits_label.setVisible(True)
+            self._limits_timer.start()
+
+    def _clear_limits(self) -> None:
+        self.limits_label.clear()
+        self.limits_label.setVisible(False)
+
     def _show_history_failure(self, text: str) -> None:
         self.statusBar().showMessage(text)
         self.history_warning.setText(text)
@@ -499,6 +528,7 @@ class MainWindow(QMainWindow):
             return
         if self._task is not None and not self._task.done():
             self._task.cancel()
+        self.keeper.stop()
         super().closeEvent(event)
         self.closed.emit()
 

@@ -21,6 +21,7 @@ from vaultgui.services.errors import (
     VaultError,
     WrongVaultError,
 )
+from vaultgui.services.models import ApiLimits
 
 
 def tr(text: str) -> str:
@@ -211,3 +212,24 @@ def details_for(error: VaultError) -> str:
 
 def _host_of(url: str) -> str:
     return urlsplit(url).hostname or url
+
+
+def limits_text(limits: ApiLimits) -> str:
+    """Describe Vault's throttling or upcoming downtime, or return ""."""
+    if limits.downtime_minutes:
+        return tr(
+            "Vault is about to be unavailable for an upgrade, for about {minutes} "
+            "minutes. Finish or postpone your work."
+        ).format(minutes=limits.downtime_minutes)
+    if limits.response_delay_ms:
+        return tr(
+            "Vault is slowing this app down ({ms} ms per call) because many calls "
+            "were made recently. Everything still works, only slower."
+        ).format(ms=limits.response_delay_ms)
+    limit, remaining = limits.burst_limit, limits.burst_remaining
+    if limit and remaining is not None and remaining < limit // 10:
+        return tr(
+            "Vault's call limit is nearly used up ({remaining} of {limit} calls "
+            "left in this 5-minute window); Vault will slow down further calls."
+        ).format(remaining=remaining, limit=limit)
+    return ""
