@@ -131,3 +131,25 @@ def test_console_script_calls_main() -> None:
     scripts = entry_points(group="console_scripts", name="vaultgui")
 
     assert [entry.value for entry in scripts] == ["vaultgui.app:main"]
+
+
+def test_quit_during_hanging_call_is_fast(isolated_home: Path) -> None:
+    import os
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.quit_while_hanging"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    output, _ = process.communicate(timeout=40)
+    elapsed = time.monotonic() - started
+
+    assert process.returncode == 0
+    assert "step done" in output
+    closed_after = float(output.split("closed-after ")[1].split()[0])
+    assert closed_after < 5.0
+    assert elapsed < 30.0
