@@ -153,3 +153,21 @@ def test_quit_during_hanging_call_is_fast(isolated_home: Path) -> None:
     closed_after = float(output.split("closed-after ")[1].split()[0])
     assert closed_after < 5.0
     assert elapsed < 30.0
+
+
+def test_full_run_writes_no_secrets(qapp: QApplication, isolated_home: Path) -> None:
+    import re
+
+    from vaultgui.demo import DEMO_PASSWORD
+
+    script = UserScript("00S000000000103")
+    main(["--demo"])
+    assert script.step == "done"
+
+    written = [path for path in isolated_home.rglob("*") if path.is_file()]
+    assert any(path.name == "vaultgui.log" for path in written)
+    long_hex = re.compile(rb"[0-9a-f]{64,}")
+    for path in written:
+        content = path.read_bytes()
+        assert DEMO_PASSWORD.encode() not in content, path
+        assert long_hex.search(content) is None, path

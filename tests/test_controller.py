@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from tests.gui_helpers import WAIT_MS
@@ -147,3 +147,41 @@ def test_damaged_settings_reported_once(
         widget.close()
     if controller.history is not None:
         controller.history.close()
+
+
+def test_diagnostic_summary_copied(
+    qtbot: QtBot, controller: AppController, demo_vault: DemoVault
+) -> None:
+    from PySide6.QtGui import QAction, QGuiApplication
+
+    sign_in(qtbot, controller, demo_vault)
+    window = controller.main_window
+    assert window is not None
+    action = window.findChild(QAction, "copyDiagnosticsAction")
+    assert action is not None
+
+    action.trigger()
+
+    text = QGuiApplication.clipboard().text()
+    assert "vaultgui" in text
+    assert DEMO_PASSWORD not in text
+
+
+def test_check_connection_from_sign_in(
+    qtbot: QtBot, controller: AppController, demo_vault: DemoVault
+) -> None:
+    controller.show_login(Prefill(demo_vault.address, DEMO_USERNAME, ""))
+    dialog = controller.login_dialog
+    assert dialog is not None
+
+    dialog.check_button.click()
+
+    def report() -> str:
+        for widget in QApplication.topLevelWidgets():
+            check = widget.findChild(QWidget, "connectionReportText")
+            if widget.objectName() == "connectionCheckDialog" and check is not None:
+                return check.toPlainText()  # type: ignore[attr-defined]
+        return ""
+
+    qtbot.waitUntil(lambda: "GET /api/" in report(), timeout=WAIT_MS)
+    assert "127.0.0.1" in report()

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
 
     from vaultgui.demo import DemoVault
-    from vaultgui.services.paths import AppPaths
     from vaultgui.ui.controller import Prefill
 
 log = logging.getLogger(__name__)
@@ -65,26 +64,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(paths: AppPaths) -> None:
-    """Log to a rotating file in the user log folder and warnings to stderr."""
-    root = logging.getLogger()
-    if any(getattr(h, "_vaultgui", False) for h in root.handlers):
-        return
-    root.setLevel(logging.INFO)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        paths.log_dir.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            paths.log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
-        )
-    except OSError as error:
-        print(f"vaultgui: cannot write the log file: {error}", file=sys.stderr)
-        handler = logging.StreamHandler()
-    handler.setFormatter(formatter)
-    handler._vaultgui = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run vaultgui and return its exit code.
 
@@ -101,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return run_self_test(sink)
         return run_self_test(sys.stdout)
 
+    from vaultgui.services.logsetup import configure_logging, remove_log_handlers
     from vaultgui.services.paths import app_paths
 
     paths = app_paths()
@@ -125,9 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setQuitOnLastWindowClosed(False)
 
     from vaultgui.ui.collector import MainThreadCollector
+    from vaultgui.ui.error_dialog import install_exception_hook
 
     collector = MainThreadCollector()
     collector.start()
+    reporter = install_exception_hook(app, paths.log_dir)
     demo = _start_demo() if options.demo else None
     prefill = _prefill(options, demo)
     loop = qasync.QEventLoop(app)
@@ -147,7 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             demo.stop()
         app.setQuitOnLastWindowClosed(quit_on_close)
         collector.stop()
+        reporter.uninstall()
         log.info("vaultgui stopped")
+        remove_log_handlers()
 
 
 def _quit_when_login_shown(app: QApplication) -> None:

@@ -17,6 +17,7 @@ from vaultgui.services.errors import (
     VaultError,
     WrongVaultError,
 )
+from vaultgui.services.logsetup import register_secret
 from vaultgui.services.models import ApiLimits, CancelReply, SignInResult, Submission
 from vaultgui.services.transport import (
     JsonObject,
@@ -199,6 +200,8 @@ class VaultClient:
         """
         if self.signed_in:
             self.sign_out()
+        if password:
+            register_secret(password)
         try:
             body = self._transport.request(
                 "POST",

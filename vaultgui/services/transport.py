@@ -23,6 +23,7 @@ from vaultgui.services.errors import (
     VaultApiError,
     VaultError,
 )
+from vaultgui.services.logsetup import register_secret
 from vaultgui.services.models import ApiLimits
 
 if TYPE_CHECKING:
@@ -325,6 +326,8 @@ class VaultTransport:
 
     @session_id.setter
     def session_id(self, value: str) -> None:
+        if value:
+            register_secret(value)
         self._auth.session_id = value
 
     def request(

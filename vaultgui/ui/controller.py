@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import pprint
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from vaultgui.services.address import VaultAddress
 from vaultgui.services.client import Timeouts, VaultClient
+from vaultgui.services.diagnostics import diagnostic_summary
 from vaultgui.services.history import Action, HistoryError, HistoryStore, Outcome
 from vaultgui.services.models import SignInResult
 from vaultgui.services.paths import AppPaths
 from vaultgui.services.settings import Settings, SettingsError, SettingsStore
+from vaultgui.ui.diagnostics_dialog import ConnectionCheckDialog
 from vaultgui.ui.login_dialog import LoginDialog, SavedVault
 from vaultgui.ui.main_window import MainWindow
 from vaultgui.ui.recovery import PendingCancelCheck
@@ -107,6 +113,9 @@ class AppController(QObject):
         dialog.signed_in.connect(self._on_signed_in)
         dialog.rejected.connect(self._on_login_closed)
         dialog.settings_requested.connect(lambda: self.open_settings(dialog))
+        dialog.check_connection_requested.connect(
+            lambda address: self.check_connection(address, dialog)
+        )
         self.login_dialog = dialog
         dialog.show()
         dialog.raise_()
@@ -183,6 +192,7 @@ class AppController(QObject):
         window.sign_out_requested.connect(self._sign_out)
         window.settings_requested.connect(lambda: self.open_settings(window))
         window.closed.connect(self._on_main_window_closed)
+        self._add_help_actions(window, lambda: client.address)
         self.main_window = window
         window.show()
         spawn(
@@ -222,6 +232,53 @@ class AppController(QObject):
         )
         box.setObjectName("startupNoticeDialog")
         box.open()
+
+    # -- help ------------------------------------------------------------------------
+
+    def _add_help_actions(
+        self, window: MainWindow, address: Callable[[], VaultAddress]
+    ) -> None:
+        check = QAction(self.tr("&Check connection…"), window)
+        check.setObjectName("checkConnectionAction")
+        check.triggered.connect(lambda: self.check_connection(address(), window))
+        open_logs = QAction(self.tr("Open &log folder"), window)
+        open_logs.setObjectName("openLogFolderAction")
+        open_logs.triggered.connect(self.open_log_folder)
+        summary = QAction(self.tr("Copy &diagnostic summary"), window)
+        summary.setObjectName("copyDiagnosticsAction")
+        summary.triggered.connect(self.copy_diagnostic_summary)
+        first = window.help_menu.actions()[0] if window.help_menu.actions() else None
+        window.help_menu.insertActions(first, [check, open_logs, summary])
+        window.help_menu.insertSeparator(first)
+
+    def check_connection(self, address: VaultAddress, parent: QWidget) -> None:
+        """Open the connection check for ``address`` with the current settings."""
+        dialog = ConnectionCheckDialog(
+            address, self.settings.network, parent, client_id=self.settings.client_id
+        )
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    def open_log_folder(self) -> None:
+        """Show the log folder in the system's file manager."""
+        self._paths.log_dir.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._paths.log_dir)))
+
+    def copy_diagnostic_summary(self) -> None:
+        """Copy versions, folders, settings and recent errors for a help-desk ticket."""
+        values = dataclasses.asdict(self.settings)
+        proxy_url = self.settings.network.proxy_url
+        if "@" in proxy_url:
+            # A manual proxy address may carry a user name and password.
+            scheme, _, rest = proxy_url.partition("://")
+            values["network"]["proxy_url"] = f"{scheme}://***@{rest.rpartition('@')[2]}"
+        settings_text = pprint.pformat(values, width=88)
+        summary = diagnostic_summary(self._paths, settings_text)
+        QGuiApplication.clipboard().setText(summary)
+        if self.main_window is not None:
+            self.main_window.statusBar().showMessage(
+                self.tr("The diagnostic summary is on the clipboard.")
+            )
 
     # -- settings -------------------------------------------------------------------
 

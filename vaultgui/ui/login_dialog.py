@@ -59,6 +59,7 @@ class LoginDialog(QDialog):
 
     signed_in = Signal(object, object)
     settings_requested = Signal()
+    check_connection_requested = Signal(object)
 
     def __init__(
         self,
@@ -132,8 +133,13 @@ class LoginDialog(QDialog):
         set_names(self.settings_button, "loginSettingsButton")
         self.settings_button.clicked.connect(self.settings_requested)
 
+        self.check_button = QPushButton(self.tr("Check connection…"), self)
+        set_names(self.check_button, "checkConnectionButton")
+        self.check_button.clicked.connect(self._request_connection_check)
+
         buttons = QHBoxLayout()
         buttons.addWidget(self.settings_button)
+        buttons.addWidget(self.check_button)
         buttons.addStretch(1)
         buttons.addWidget(self.quit_button)
         buttons.addWidget(self.stop_button)
@@ -210,6 +216,11 @@ class LoginDialog(QDialog):
             self.remember_check.setText(
                 self.tr("Remember my password (not available on this computer)")
             )
+
+    def _request_connection_check(self) -> None:
+        address = self._validated_address()
+        if address is not None:
+            self.check_connection_requested.emit(address)
 
     @property
     def busy_signing_in(self) -> bool:

@@ -96,7 +96,7 @@ def _report_failure(task: asyncio.Task[None]) -> None:
         return
     error = task.exception()
     if error is not None:
-        log.error("Task %s failed", task.get_name(), exc_info=error)
+        # The exception hook logs the traceback and tells the user.
         sys.excepthook(type(error), error, error.__traceback__)
 
 
