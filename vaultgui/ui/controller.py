@@ -109,6 +109,7 @@ class AppController(QObject):
             password=prefill.password,
             client_factory=self.make_client,
             saved_vaults=self._saved_vaults(),
+            network=self.settings.network,
         )
         dialog.signed_in.connect(self._on_signed_in)
         dialog.rejected.connect(self._on_login_closed)

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from vaultgui.services.address import AddressError, VaultAddress, parse_vault_address
-from vaultgui.services.client import VaultClient
+from vaultgui.services.client import Timeouts, VaultClient
 from vaultgui.services.credentials import (
     CredentialsError,
     delete_password,
@@ -31,8 +31,11 @@ from vaultgui.services.credentials import (
     password_storage_available,
     store_password,
 )
+from vaultgui.services.diagnostics import check_connection
+from vaultgui.services.errors import TransportError
 from vaultgui.services.models import SignInResult
-from vaultgui.ui.messages import describe_error
+from vaultgui.services.settings import NetworkSettings
+from vaultgui.ui.messages import UserMessage, describe_error
 from vaultgui.ui.tasks import run_in_thread, spawn
 from vaultgui.ui.widgets import MessageArea, busy_bar, set_names
 
@@ -69,6 +72,7 @@ class LoginDialog(QDialog):
         password: str = "",
         client_factory: ClientFactory = VaultClient,
         saved_vaults: Sequence[SavedVault] = (),
+        network: NetworkSettings | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -78,6 +82,7 @@ class LoginDialog(QDialog):
         self._client_factory = client_factory
         self._task: asyncio.Task[None] | None = None
         self._saved_vaults = list(saved_vaults)
+        self._network_settings = network or NetworkSettings()
         self._build(vault, username, password)
         self._build_saved_vaults()
         self._build_remember_password()
@@ -292,9 +297,12 @@ class LoginDialog(QDialog):
         except Exception as error:
             log.warning("Sign-in to %s failed: %r", address.netloc, error)
             client.close()
-            self.message.show_message(describe_error(error, host=address.host), "error")
+            message = describe_error(error, host=address.host)
+            self.message.show_message(message, "error")
             self.password_edit.setFocus()
             self.password_edit.selectAll()
+            if isinstance(error, TransportError) and error.error_type == "TLS_ERROR":
+                spawn(self._name_issuer(address, message), name="certificate-issuer")
             return
         finally:
             self._set_busy(False)
@@ -310,6 +318,41 @@ class LoginDialog(QDialog):
         self.password_edit.clear()
         self.signed_in.emit(client, result)
         self.accept()
+
+    async def _name_issuer(self, address: VaultAddress, message: UserMessage) -> None:
+        """Add the certificate's issuer to a TLS failure, for the IT department."""
+        network = self._network_settings
+        try:
+            report = await run_in_thread(
+                lambda: check_connection(
+                    address,
+                    proxy_mode=network.proxy_mode,
+                    proxy_url=network.proxy_url,
+                    extra_ca_file=network.extra_ca_file,
+                    timeouts=Timeouts(network.connect_timeout, network.read_timeout),
+                ),
+                name="certificate-issuer",
+            )
+        except Exception as error:  # only adds detail to a message already shown
+            log.warning(
+                "Could not read the certificate of %s: %r", address.netloc, error
+            )
+            return
+        certificate = report.certificate
+        if certificate is None or certificate.verified or self.busy_signing_in:
+            return
+        self.message.show_message(
+            UserMessage(
+                self.tr(
+                    "The secure connection to {host} could not be verified: its "
+                    "certificate was issued by “{issuer}”, which this computer does "
+                    "not trust. vaultgui stopped and sent nothing. Contact your IT "
+                    "department and give them the details below."
+                ).format(host=address.host, issuer=certificate.issuer),
+                message.details,
+            ),
+            "error",
+        )
 
     def stop_sign_in(self) -> None:
         """Stop waiting for the sign-in; a session it opens later is ended."""
