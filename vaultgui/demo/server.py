@@ -104,6 +104,7 @@ class DemoVault:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+            self._server.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
         logger.info("Demo Vault at %s stopped", self.address)

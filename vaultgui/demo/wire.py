@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
 import struct
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 from vaultgui.demo.data import VAULT_ID
@@ -223,6 +225,27 @@ class HttpServer(ThreadingHTTPServer):
     ) -> None:
         super().__init__(address, handler)
         self._reset_sockets: set[socket.socket] = set()
+        self._open_sockets: set[socket.socket] = set()
+        self._sockets_lock = threading.Lock()
+
+    def process_request(
+        self,
+        request: socket.socket | tuple[bytes, socket.socket],
+        client_address: Any,
+    ) -> None:
+        """Remember the connection, so that :meth:`close_connections` can end it."""
+        if isinstance(request, socket.socket):
+            with self._sockets_lock:
+                self._open_sockets.add(request)
+        super().process_request(request, client_address)
+
+    def close_connections(self) -> None:
+        """End every open keep-alive connection, as a stopped Vault would."""
+        with self._sockets_lock:
+            sockets = list(self._open_sockets)
+        for connection in sockets:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def mark_reset(self, connection: socket.socket) -> None:
         """Close this connection with a TCP RST instead of a normal FIN."""
@@ -232,6 +255,8 @@ class HttpServer(ThreadingHTTPServer):
 
     def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
         """Close the connection, skipping the FIN of a reset one."""
+        with self._sockets_lock:
+            self._open_sockets.discard(request)
         if request in self._reset_sockets:
             self._reset_sockets.discard(request)
             self.close_request(request)
@@ -243,6 +268,9 @@ class RequestHandler(BaseHTTPRequestHandler):
     """Turns each HTTP request into a Call for the backend, applying faults."""
 
     server: HttpServer
+    # HTTP/1.1 keeps connections open between requests, as Vault does, so a
+    # client that reuses its connection can be seen doing so.
+    protocol_version = "HTTP/1.1"
     server_version = "DemoVault/1.0"
     sys_version = ""
 
