@@ -8,24 +8,27 @@ import logging
 import pprint
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from vaultgui.services.address import VaultAddress
-from vaultgui.services.client import Timeouts, VaultClient
-from vaultgui.services.diagnostics import diagnostic_summary
 from vaultgui.services.history import Action, HistoryError, HistoryStore, Outcome
 from vaultgui.services.models import SignInResult
 from vaultgui.services.paths import AppPaths
 from vaultgui.services.settings import Settings, SettingsError, SettingsStore
-from vaultgui.ui.diagnostics_dialog import ConnectionCheckDialog
 from vaultgui.ui.login_dialog import LoginDialog, SavedVault
-from vaultgui.ui.main_window import MainWindow
-from vaultgui.ui.recovery import PendingCancelCheck
-from vaultgui.ui.settings_dialog import SettingsDialog
 from vaultgui.ui.tasks import run_in_thread, spawn
+
+if TYPE_CHECKING:
+    from vaultgui.services.client import VaultClient
+    from vaultgui.ui.main_window import MainWindow
+    from vaultgui.ui.settings_dialog import SettingsDialog
+
+# The main window, the HTTP stack and the dialogs behind menus are imported
+# when first used, so that the sign-in dialog appears without waiting for them.
 
 log = logging.getLogger(__name__)
 
@@ -168,6 +171,8 @@ class AppController(QObject):
 
     def make_client(self, address: VaultAddress) -> VaultClient:
         """Build a client for ``address`` with the current settings."""
+        from vaultgui.services.client import Timeouts, VaultClient
+
         network = self.settings.network
         api_version = self.settings.api_version
         for profile in self.settings.profiles:
@@ -188,6 +193,9 @@ class AppController(QObject):
             self.quit()
 
     def _on_signed_in(self, client: VaultClient, session: SignInResult) -> None:
+        from vaultgui.ui.main_window import MainWindow
+        from vaultgui.ui.recovery import PendingCancelCheck
+
         self._client = client
         window = MainWindow(client, session, self.history)
         window.sign_out_requested.connect(self._sign_out)
@@ -254,6 +262,8 @@ class AppController(QObject):
 
     def check_connection(self, address: VaultAddress, parent: QWidget) -> None:
         """Open the connection check for ``address`` with the current settings."""
+        from vaultgui.ui.diagnostics_dialog import ConnectionCheckDialog
+
         dialog = ConnectionCheckDialog(
             address, self.settings.network, parent, client_id=self.settings.client_id
         )
@@ -267,6 +277,8 @@ class AppController(QObject):
 
     def copy_diagnostic_summary(self) -> None:
         """Copy versions, folders, settings and recent errors for a help-desk ticket."""
+        from vaultgui.services.diagnostics import diagnostic_summary
+
         values = dataclasses.asdict(self.settings)
         proxy_url = self.settings.network.proxy_url
         if "@" in proxy_url:
@@ -285,6 +297,8 @@ class AppController(QObject):
 
     def open_settings(self, parent: QWidget) -> None:
         """Open the settings dialog over ``parent`` (one at a time)."""
+        from vaultgui.ui.settings_dialog import SettingsDialog
+
         if self.settings_dialog is not None and self.settings_dialog.isVisible():
             self.settings_dialog.raise_()
             return

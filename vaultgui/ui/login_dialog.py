@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent
@@ -23,25 +24,22 @@ from PySide6.QtWidgets import (
 )
 
 from vaultgui.services.address import AddressError, VaultAddress, parse_vault_address
-from vaultgui.services.client import Timeouts, VaultClient
-from vaultgui.services.credentials import (
-    CredentialsError,
-    delete_password,
-    load_password,
-    password_storage_available,
-    store_password,
-)
-from vaultgui.services.diagnostics import check_connection
 from vaultgui.services.errors import TransportError
 from vaultgui.services.models import SignInResult
-from vaultgui.services.settings import NetworkSettings
+from vaultgui.services.settings_schema import NetworkSettings
 from vaultgui.ui.messages import UserMessage, describe_error
 from vaultgui.ui.tasks import run_in_thread, spawn
 from vaultgui.ui.widgets import MessageArea, busy_bar, set_names
 
+if TYPE_CHECKING:
+    from vaultgui.services.client import VaultClient
+
+# The HTTP stack, the keychain and the connection check are imported when
+# first used, so that the sign-in dialog appears without waiting for them.
+
 log = logging.getLogger(__name__)
 
-ClientFactory = Callable[[VaultAddress], VaultClient]
+ClientFactory = Callable[[VaultAddress], "VaultClient"]
 
 
 @dataclass(frozen=True)
@@ -70,7 +68,7 @@ class LoginDialog(QDialog):
         vault: str = "",
         username: str = "",
         password: str = "",
-        client_factory: ClientFactory = VaultClient,
+        client_factory: ClientFactory | None = None,
         saved_vaults: Sequence[SavedVault] = (),
         network: NetworkSettings | None = None,
         parent: QWidget | None = None,
@@ -192,6 +190,8 @@ class LoginDialog(QDialog):
         self.password_edit.setFocus()
 
     async def _fill_saved_password(self, saved: SavedVault) -> None:
+        from vaultgui.services.credentials import CredentialsError, load_password
+
         try:
             password = await run_in_thread(
                 lambda: load_password(saved.address, saved.username),
@@ -212,6 +212,8 @@ class LoginDialog(QDialog):
         spawn(self._check_password_storage(), name="check-password-storage")
 
     async def _check_password_storage(self) -> None:
+        from vaultgui.services.credentials import password_storage_available
+
         available, reason = await run_in_thread(
             password_storage_available, name="check-password-storage"
         )
@@ -268,7 +270,7 @@ class LoginDialog(QDialog):
         self, address: VaultAddress, username: str, password: str
     ) -> None:
         try:
-            client = self._client_factory(address)
+            client = (self._client_factory or _default_client)(address)
         except ValueError as error:
             log.warning("Invalid connection settings: %s", error)
             self.message.show_message(
@@ -321,6 +323,9 @@ class LoginDialog(QDialog):
 
     async def _name_issuer(self, address: VaultAddress, message: UserMessage) -> None:
         """Add the certificate's issuer to a TLS failure, for the IT department."""
+        from vaultgui.services.client import Timeouts
+        from vaultgui.services.diagnostics import check_connection
+
         network = self._network_settings
         try:
             report = await run_in_thread(
@@ -393,6 +398,11 @@ async def _update_saved_password(
     address: str, username: str, password: str, remember: bool
 ) -> None:
     """Save the password in the keychain, or delete a saved one when unticked."""
+    from vaultgui.services.credentials import (
+        CredentialsError,
+        delete_password,
+        store_password,
+    )
 
     def update() -> None:
         if remember:
@@ -404,3 +414,9 @@ async def _update_saved_password(
         await run_in_thread(update, name="save-password")
     except (CredentialsError, AddressError) as error:
         log.warning("Could not update the saved password: %s", error)
+
+
+def _default_client(address: VaultAddress) -> VaultClient:
+    from vaultgui.services.client import VaultClient
+
+    return VaultClient(address)
