@@ -1142,3 +1142,16 @@ def test_tls_wrong_host_rejected(
     vault_client.close()
     server.stop()
     assert caught.value.error_type == "TLS_ERROR"
+
+
+def test_status_reread_skips_application_query(
+    signed_in: VaultClient, demo_vault: DemoVault
+) -> None:
+    demo_vault.clear_requests()
+
+    submission = signed_in.get_submission(
+        "00S000000000101", with_application_name=False
+    )
+
+    assert submission.application_name == ""
+    assert [r.path for r in demo_vault.requests if r.path.endswith("/query")] == []

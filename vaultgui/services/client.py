@@ -253,12 +253,15 @@ class VaultClient:
             self._transport.session_id = ""
             self._username = ""
 
-    def get_submission(self, submission_id: str) -> Submission:
+    def get_submission(
+        self, submission_id: str, *, with_application_name: bool = True
+    ) -> Submission:
         """Read one ``submission__v`` record by its record ID.
 
         Raises :class:`NotFoundError` when Vault rejects the id as
         ``INVALID_DATA``. The application name comes from a second, best-effort
-        query and is left empty if that query fails.
+        query and is left empty if that query fails; a status re-read passes
+        ``with_application_name=False`` to skip that call.
         """
         record_id = _validated_record_id(submission_id)
         path = self._api_path(f"vobjects/submission__v/{record_id}")
@@ -282,6 +285,8 @@ class VaultClient:
                 f"GET {path} returned no data object.", self.last_execution_id
             )
         submission = self._submission_from_fields(data, "application__v")
+        if not with_application_name:
+            return submission
         application_name = self._application_name(submission.application_id)
         return dataclasses.replace(submission, application_name=application_name)
 
@@ -316,9 +321,10 @@ class VaultClient:
         text = text.strip()
         if not text:
             raise ValueError("Enter a submission record ID or name to look up.")
-        if is_record_id(text):
+        # Vault record IDs are upper case; one typed in lower case is read too.
+        if is_record_id(text.upper()):
             try:
-                return [self.get_submission(text)]
+                return [self.get_submission(text.upper())]
             except NotFoundError:
                 logger.info("No record has ID %s, so it is looked up as a name", text)
         submissions = self.find_submissions(text)

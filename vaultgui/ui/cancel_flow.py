@@ -8,6 +8,7 @@ and what Vault reports is shown.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable, Sequence
@@ -86,6 +87,11 @@ class CancelFlow:
         self._reply_outcome: Outcome | None = None
         self._execution_id = ""
 
+    @property
+    def submission_id(self) -> str:
+        """The record ID of the submission this cancel is for."""
+        return self._submission.id
+
     async def run(self) -> CancelResult:
         """Run the procedure and return its result; errors end up in the result."""
         self._progress(tr("Checking the status again before cancelling…"))
@@ -129,9 +135,14 @@ class CancelFlow:
         return await self._after_success(reply.execution_id)
 
     async def _read(self) -> Submission:
-        return await self._keeper.read(
-            lambda: self._client.get_submission(self._submission.id),
+        latest = await self._keeper.read(
+            lambda: self._client.get_submission(
+                self._submission.id, with_application_name=False
+            ),
             name="read-status",
+        )
+        return dataclasses.replace(
+            latest, application_name=self._submission.application_name
         )
 
     async def _settled_status(self) -> tuple[Submission | None, VaultError | None]:

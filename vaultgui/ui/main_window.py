@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Coroutine
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -33,7 +35,12 @@ from vaultgui.services.models import ApiLimits, SignInResult, Submission
 from vaultgui.ui.cancel_flow import RECHECK_PAUSES, CancelFlow
 from vaultgui.ui.confirm_dialog import ConfirmCancelDialog
 from vaultgui.ui.history_view import HistoryView
-from vaultgui.ui.messages import UserMessage, describe_error, limits_text
+from vaultgui.ui.messages import (
+    UserMessage,
+    describe_error,
+    details_for,
+    limits_text,
+)
 from vaultgui.ui.recorder import HistoryRecorder
 from vaultgui.ui.session_keeper import SessionKeeper
 from vaultgui.ui.submission_panel import SubmissionPanel
@@ -73,6 +80,9 @@ class MainWindow(QMainWindow):
         self._task: asyncio.Task[None] | None = None
         self._cancel_flow: CancelFlow | None = None
         self._confirm_dialog: ConfirmCancelDialog | None = None
+        # Cancels whose result is unknown (stopped or unclear), by submission id,
+        # with the local time they were sent, so a second send is never casual.
+        self._unclear_cancels: dict[str, str] = {}
         self._close_question: QMessageBox | None = None
         self._closing_confirmed = False
         self.keeper = SessionKeeper(client, self)
@@ -89,6 +99,7 @@ class MainWindow(QMainWindow):
         self.resize(820, 640)
         self._build(history)
         self.recorder.failed.connect(self._show_history_failure)
+        self.submission_edit.setFocus()
         self.recorder.written.connect(self.history_view.reload)
 
     @property
@@ -163,6 +174,7 @@ class MainWindow(QMainWindow):
         self.busy = busy_bar(tab)
         self.busy_label = QLabel(tab)
         set_names(self.busy_label, "busyLabel")
+        self.busy_label.setWordWrap(True)
         self.busy_label.setVisible(False)
         self.lookup_message = MessageArea("lookupMessageLabel", tab)
         self.history_warning = QLabel(tab)
@@ -244,8 +256,9 @@ class MainWindow(QMainWindow):
 
     @property
     def cancel_in_flight(self) -> bool:
-        """Return whether a confirmed cancel is being carried out."""
-        return self._cancel_flow is not None and self.busy_with_call
+        """Return whether a cancel request may be on its way to Vault."""
+        flow = self._cancel_flow
+        return flow is not None and flow.request_started and self.busy_with_call
 
     def _start(self, coro: Coroutine[Any, Any, object], name: str) -> None:
         self._task = spawn(self._run_busy(coro), name=name)
@@ -280,6 +293,12 @@ class MainWindow(QMainWindow):
         log.info("User stopped waiting for %s", self._task.get_name())
         if flow is not None and flow.request_started:
             self._task.add_done_callback(lambda _task: self._recheck_after_stop(flow))
+        elif flow is not None:
+            self.outcome.show_message(
+                self.tr(
+                    "Stopped before the cancel was sent. Nothing was sent to Vault."
+                )
+            )
         else:
             self.lookup_message.show_message(self.tr("Stopped."))
 
@@ -300,9 +319,13 @@ class MainWindow(QMainWindow):
         self._start(self._lookup(text, self._generation.next()), "lookup")
 
     async def _lookup(self, text: str, generation: int) -> None:
-        self._set_busy(self.tr("Looking up “{text}”…").format(text=text))
+        shown = text if len(text) <= 60 else text[:57] + "…"
+        self._set_busy(self.tr("Looking up “{text}”…").format(text=shown))
         self.lookup_message.clear()
         self.match_list.setVisible(False)
+        # A failed or stopped lookup must not leave the previous submission,
+        # with its enabled cancel button, under the new search text.
+        self.panel.show_submission(None)
         try:
             matches = await self.keeper.read(
                 lambda: self.client.lookup(text), name="lookup"
@@ -312,9 +335,16 @@ class MainWindow(QMainWindow):
                 self._show_not_found(text)
             return
         except VaultError as error:
+            log.warning("Lookup of %r failed: %r", text, error)
             if self._generation.is_current(generation):
-                log.warning("Lookup of %r failed: %r", text, error)
                 self.lookup_message.show_message(self._describe(error), "error")
+            await self.recorder.add(
+                Action.LOOKUP,
+                submission_name=text,
+                outcome=Outcome.FAILED,
+                execution_id=error.execution_id,
+                detail=details_for(error),
+            )
             return
         if not self._generation.is_current(generation):
             return
@@ -396,7 +426,13 @@ class MainWindow(QMainWindow):
         self._set_busy(self.tr("Reading the status Vault reports now…"))
         try:
             latest = await self.keeper.read(
-                lambda: self.client.get_submission(submission.id), name="refresh"
+                lambda: self.client.get_submission(
+                    submission.id, with_application_name=False
+                ),
+                name="refresh",
+            )
+            latest = dataclasses.replace(
+                latest, application_name=submission.application_name
             )
         except VaultError as error:
             if self._generation.is_current(generation):
@@ -428,13 +464,24 @@ class MainWindow(QMainWindow):
         status = self.panel.status
         if submission is None or not status.cancellable or self.busy_with_call:
             return
-        if self._confirm_dialog is not None and self._confirm_dialog.isVisible():
+        if self._confirm_dialog is not None:
             return
-        dialog = ConfirmCancelDialog(submission, status, self.vault_label, self)
+        dialog = ConfirmCancelDialog(
+            submission,
+            status,
+            self.vault_label,
+            self,
+            earlier_cancel=self._unclear_cancels.get(submission.id, ""),
+        )
         dialog.accepted.connect(lambda: self._start_cancel(submission))
-        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._confirmation_closed)
         self._confirm_dialog = dialog
         dialog.open()
+
+    def _confirmation_closed(self) -> None:
+        dialog, self._confirm_dialog = self._confirm_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def _start_cancel(self, submission: Submission) -> None:
         if self.busy_with_call or self.panel.submission != submission:
@@ -453,13 +500,24 @@ class MainWindow(QMainWindow):
         self._start(self._cancel(flow, self._generation.next()), "cancel")
 
     async def _cancel(self, flow: CancelFlow, generation: int) -> None:
-        result = await flow.run()
+        try:
+            result = await flow.run()
+        except asyncio.CancelledError:
+            if flow.request_started:
+                self._remember_unclear_cancel(flow)
+            raise
+        if result.outcome in (Outcome.UNKNOWN, Outcome.ABANDONED):
+            self._remember_unclear_cancel(flow)
         if not self._generation.is_current(generation):
             return
         if result.submission is not None:
             self.panel.show_submission(result.submission)
         self.outcome.show_message(result.message, result.tone)
         self.statusBar().showMessage(self.tr("Cancel finished."))
+
+    def _remember_unclear_cancel(self, flow: CancelFlow) -> None:
+        sent_at = datetime.now().strftime("%H:%M")
+        self._unclear_cancels[flow.submission_id] = sent_at
 
     def _recheck_after_stop(self, flow: CancelFlow) -> None:
         submission = self.panel.submission
@@ -549,8 +607,12 @@ class MainWindow(QMainWindow):
         quit_button = question.addButton(
             self.tr("Quit anyway"), QMessageBox.ButtonRole.DestructiveRole
         )
-        question.addButton(self.tr("Keep waiting"), QMessageBox.ButtonRole.RejectRole)
-        question.setDefaultButton(QMessageBox.StandardButton.NoButton)
+        keep_button = question.addButton(
+            self.tr("Keep waiting"), QMessageBox.ButtonRole.RejectRole
+        )
+        # Enter and Escape both keep waiting; quitting needs a deliberate click.
+        question.setDefaultButton(keep_button)
+        question.setEscapeButton(keep_button)
 
         def answered() -> None:
             if question.clickedButton() is quit_button:
