@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -171,3 +172,13 @@ def test_full_run_writes_no_secrets(qapp: QApplication, isolated_home: Path) -> 
         content = path.read_bytes()
         assert DEMO_PASSWORD.encode() not in content, path
         assert long_hex.search(content) is None, path
+
+
+def test_version_option_returns_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"vaultgui {__version__}"
+
+
+def test_unknown_option_returns_two(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--no-such-option"]) == 2
+    assert "unrecognized arguments" in capsys.readouterr().err

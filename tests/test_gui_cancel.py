@@ -402,3 +402,108 @@ def test_close_during_cancel_asks_first(
     wait_idle(qtbot, window)
     assert window.isVisible()
     assert label_text(window, "outcomeLabel").startswith("Vault accepted the cancel.")
+
+
+def test_second_confirmation_opens(
+    qtbot: QtBot, window: MainWindow, demo_vault: DemoVault
+) -> None:
+    look_up(qtbot, window, "00S000000000101")
+    first = open_confirmation(qtbot, window)
+    qtbot.mouseClick(
+        child(first, QPushButton, "keepRunningButton"), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: not first.isVisible(), timeout=WAIT_MS)
+
+    second = open_confirmation(qtbot, window)
+
+    assert second.isVisible()
+    second.reject()
+
+
+def test_stop_before_sending_says_nothing_sent(
+    qtbot: QtBot, window: MainWindow, demo_vault: DemoVault
+) -> None:
+    look_up(qtbot, window, "00S000000000101")
+    demo_vault.inject_fault("record", "stall", seconds=3.0)
+    dialog = open_confirmation(qtbot, window)
+    qtbot.mouseClick(
+        child(dialog, QPushButton, "confirmCancelButton"), Qt.MouseButton.LeftButton
+    )
+    stop = child(window, QPushButton, "stopButton")
+    qtbot.waitUntil(stop.isVisible, timeout=WAIT_MS)
+
+    qtbot.mouseClick(stop, Qt.MouseButton.LeftButton)
+    wait_idle(qtbot, window)
+
+    assert "Nothing was sent to Vault" in label_text(window, "outcomeLabel")
+    assert demo_vault.cancel_count() == 0
+
+
+def test_unclear_cancel_warns_before_another(
+    qtbot: QtBot, window: MainWindow, demo_vault: DemoVault
+) -> None:
+    look_up(qtbot, window, "00S000000000102")
+    demo_vault.inject_fault("cancel", "reset", apply=False)
+    confirm_cancel(qtbot, window)
+    assert cancel_button(window).isEnabled()
+
+    dialog = open_confirmation(qtbot, window)
+
+    warning = label_text(dialog, "earlierCancelWarningLabel")
+    assert "already sent" in warning
+    assert child(dialog, QPushButton, "confirmCancelButton").text() == (
+        "Send another cancel"
+    )
+    dialog.reject()
+
+
+def test_lower_case_record_id_found(qtbot: QtBot, window: MainWindow) -> None:
+    look_up(qtbot, window, "00s000000000105")
+
+    assert label_text(window, "submissionIdLabel") == "00S000000000105"
+
+
+def test_failed_lookup_clears_panel(
+    qtbot: QtBot, window: MainWindow, demo_vault: DemoVault, history: HistoryStore
+) -> None:
+    look_up(qtbot, window, "00S000000000101")
+    demo_vault.inject_fault("record", "http_status", status=503)
+
+    look_up(qtbot, window, "00S000000000102")
+
+    assert label_text(window, "submissionIdLabel") == "—"
+    assert not cancel_button(window).isEnabled()
+    assert history.recent()[0].outcome is Outcome.FAILED
+
+
+def test_close_question_defaults_to_waiting(
+    qtbot: QtBot, window: MainWindow, demo_vault: DemoVault
+) -> None:
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    look_up(qtbot, window, "00S000000000101")
+    demo_vault.inject_fault("cancel", "apply_then_stall", seconds=2.0)
+    dialog = open_confirmation(qtbot, window)
+    qtbot.mouseClick(
+        child(dialog, QPushButton, "confirmCancelButton"), Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: demo_vault.cancel_count() == 1, timeout=WAIT_MS)
+    window.close()
+    box = None
+
+    def find_box() -> bool:
+        nonlocal box
+        for widget in QApplication.topLevelWidgets():
+            if (
+                widget.objectName() == "closeWhileCancellingDialog"
+                and widget.isVisible()
+            ):
+                box = widget
+        return box is not None
+
+    qtbot.waitUntil(find_box, timeout=WAIT_MS)
+    assert isinstance(box, QMessageBox)
+    assert box.defaultButton().text() == "Keep waiting"
+    box.defaultButton().click()
+    wait_idle(qtbot, window)
+    assert window.isVisible()

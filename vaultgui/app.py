@@ -35,7 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo",
         action="store_true",
-        help="start the built-in demo Vault on 127.0.0.1 and sign in to it",
+        help=(
+            "start the built-in demo Vault on 127.0.0.1 and fill in the sign-in "
+            "dialog with its address and the demo user"
+        ),
     )
     parser.add_argument(
         "--vault",
@@ -70,7 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     Reuses the running ``QApplication`` when there is one, so tests can drive
     the real windows in-process.
     """
-    options = build_parser().parse_args(list(argv) if argv is not None else None)
+    try:
+        options = build_parser().parse_args(list(argv) if argv is not None else None)
+    except SystemExit as stop:
+        # --version, --help and invalid options end here; argparse has printed.
+        return stop.code if isinstance(stop.code, int) else 2
     if options.self_test:
         from vaultgui.selftest import run_self_test
 
@@ -180,9 +187,12 @@ def _prefill(options: argparse.Namespace, demo: DemoVault | None) -> Prefill:
     if demo is not None:
         from vaultgui.demo import DEMO_PASSWORD, DEMO_USERNAME
 
+        own_vault = not options.vault
+        own_user = not options.username
         return Prefill(
             vault=options.vault or demo.address,
             username=options.username or DEMO_USERNAME,
-            password=DEMO_PASSWORD if not options.username else "",
+            # The demo password goes only with the demo user on the demo Vault.
+            password=DEMO_PASSWORD if own_vault and own_user else "",
         )
     return Prefill(vault=options.vault, username=options.username)

@@ -31,6 +31,8 @@ class ConfirmCancelDialog(QDialog):
         status: StatusInfo,
         vault_label: str,
         parent: QWidget | None = None,
+        *,
+        earlier_cancel: str = "",
     ) -> None:
         super().__init__(parent)
         set_names(self, "confirmCancelDialog")
@@ -66,9 +68,26 @@ class ConfirmCancelDialog(QDialog):
             )
         )
 
-        self.confirm_button = QPushButton(
-            self.tr("Cancel the {job}").format(job=job), self
+        self.warning_label = QLabel(self)
+        set_names(self.warning_label, "earlierCancelWarningLabel")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setStyleSheet("color: #b3261e; font-weight: bold;")
+        self.warning_label.setVisible(bool(earlier_cancel))
+        if earlier_cancel:
+            self.warning_label.setText(
+                self.tr(
+                    "A cancel for this submission was already sent at {time}, and "
+                    "its result is not known. Vault may still be carrying it out. "
+                    "Send another only if you are sure the first one did not "
+                    "arrive."
+                ).format(time=earlier_cancel)
+            )
+        confirm_text = (
+            self.tr("Send another cancel")
+            if earlier_cancel
+            else self.tr("Cancel the {job}").format(job=job)
         )
+        self.confirm_button = QPushButton(confirm_text, self)
         set_names(self.confirm_button, "confirmCancelButton")
         self.confirm_button.setAutoDefault(False)
         self.confirm_button.clicked.connect(self.accept)
@@ -84,5 +103,6 @@ class ConfirmCancelDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(self.consequence_label)
+        layout.addWidget(self.warning_label)
         layout.addLayout(buttons)
         self.keep_button.setFocus()

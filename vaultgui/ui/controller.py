@@ -342,6 +342,10 @@ class AppController(QObject):
     async def shutdown(self) -> None:
         """End the Vault session (bounded) and close the history."""
         client, self._client = self._client, None
+        if client is not None and self.main_window is not None:
+            await self.main_window.recorder.add(
+                Action.SIGN_OUT, outcome=Outcome.SUCCEEDED, detail="vaultgui closed"
+            )
         if client is not None:
             await _sign_out_bounded(client)
         if self.history is not None:

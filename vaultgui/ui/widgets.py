@@ -45,7 +45,7 @@ class MessageArea(QWidget):
         self.details.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse
         )
-        self.details.setStyleSheet("color: palette(mid); font-size: small;")
+        self.details.setStyleSheet("color: #4a4a4a; font-size: small;")
         self.details.setVisible(False)
 
         row = QHBoxLayout()
