@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import random
@@ -12,19 +13,23 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from vaultgui.services import history_schema
 from vaultgui.services.history import (
+    CSV_HEADER,
     Action,
     HistoryEntry,
     HistoryError,
+    HistoryQuery,
     HistoryStore,
     HistoryVersionError,
     Outcome,
+    receipt_text,
+    write_csv,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -126,6 +131,19 @@ def raw_connect(path: Path) -> sqlite3.Connection:
 
 
 def write_v1_file(path: Path, rows: int) -> None:
+    """Write a file with schema version 1, as the first release left it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    entries = [make_entry(submission_id=f"SUB{number}") for number in range(rows)]
+    with raw_connect(path) as conn:
+        for statement in history_schema.MIGRATIONS[1]:
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        for entry in entries:
+            conn.execute(history_schema.INSERT_SQL, history_schema.entry_values(entry))
+    conn.close()
+
+
+def write_current_file(path: Path, rows: int) -> None:
     with HistoryStore(path) as store:
         for number in range(rows):
             store.add(make_entry(submission_id=f"SUB{number}"))
@@ -791,7 +809,7 @@ def test_new_file_gets_no_backup(
 
 
 def test_current_file_gets_no_backup(tmp_path: Path) -> None:
-    write_v1_file(tmp_path / "history.sqlite3", rows=1)
+    write_current_file(tmp_path / "history.sqlite3", rows=1)
 
     with HistoryStore(tmp_path / "history.sqlite3"):
         pass
@@ -858,3 +876,619 @@ def test_migration_logged(
     assert any("from version 0 to 1" in m for m in messages)
     assert any("from version 1 to 2" in m for m in messages)
     assert any(m.startswith("Opened history") for m in messages)
+
+
+# Schema version 2: indexes for queries
+
+
+def index_names(path: Path) -> set[str]:
+    with raw_connect(path) as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        return {row[0] for row in rows}
+
+
+def query_plan(store: HistoryStore, query: HistoryQuery) -> str:
+    where, params = history_schema.query_where(query)
+    order = history_schema.query_order(query)
+    sql = f"{history_schema.SELECT_SQL} WHERE {where} ORDER BY {order} LIMIT 500"
+    conn = store._conn
+    assert conn is not None
+    rows = conn.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
+    return " | ".join(row[3] for row in rows)
+
+
+def test_v1_file_migrates_to_v2(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    write_v1_file(path, rows=3)
+
+    with HistoryStore(path):
+        pass
+
+    assert user_version(path) == 2
+
+
+def test_v1_file_keeps_rows_in_v2(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    write_v1_file(path, rows=3)
+
+    with HistoryStore(path) as store:
+        ids = [entry.submission_id for entry in store.query_page(HistoryQuery(), 0, 9)]
+
+    assert sorted(ids) == ["SUB0", "SUB1", "SUB2"]
+
+
+def test_v2_migration_backs_up_v1(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    write_v1_file(path, rows=3)
+
+    with HistoryStore(path):
+        pass
+
+    [backup] = backups_in(tmp_path)
+    assert BACKUP_NAME.fullmatch(backup.name)
+    assert user_version(backup) == 1
+
+
+def test_v2_migration_adds_indexes(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    write_v1_file(path, rows=3)
+
+    with HistoryStore(path):
+        pass
+
+    assert {
+        "history_by_time",
+        "history_by_submission",
+        "history_by_outcome",
+        "history_by_vault",
+    } <= index_names(path)
+
+
+def test_plain_query_reads_time_index(store: HistoryStore) -> None:
+    plan = query_plan(store, HistoryQuery())
+
+    assert "history_by_time" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_vault_query_reads_vault_index(store: HistoryStore) -> None:
+    plan = query_plan(store, HistoryQuery(vault_dns="a.veevavault.com"))
+
+    assert "history_by_vault" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_outcome_query_reads_outcome_index(store: HistoryStore) -> None:
+    plan = query_plan(store, HistoryQuery(outcomes=frozenset({Outcome.FAILED})))
+
+    assert "history_by_outcome" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+def test_submission_sort_reads_index(store: HistoryStore) -> None:
+    plan = query_plan(store, HistoryQuery(order_by="submission_id"))
+
+    assert "history_by_submission" in plan
+    assert "TEMP B-TREE" not in plan
+
+
+# Queries: filters, order and counts
+
+
+def submission_ids(store: HistoryStore, query: HistoryQuery) -> list[str]:
+    return [entry.submission_id for entry in store.query_page(query, 0, 100)]
+
+
+def test_query_default_newest_first(store: HistoryStore) -> None:
+    store.add(make_entry(time_utc=T0, submission_id="middle"))
+    store.add(make_entry(time_utc=T0 + timedelta(hours=1), submission_id="newest"))
+    store.add(make_entry(time_utc=T0 - timedelta(hours=1), submission_id="oldest"))
+
+    assert submission_ids(store, HistoryQuery()) == ["newest", "middle", "oldest"]
+
+
+def test_query_text_ignores_case(store: HistoryStore) -> None:
+    store.add(make_entry(submission_id="hit", submission_name="Dossier ABC-12"))
+    store.add(make_entry(submission_id="miss", submission_name="Dossier XYZ"))
+
+    assert submission_ids(store, HistoryQuery(text="abc-12")) == ["hit"]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "submission_id",
+        "submission_name",
+        "vault_dns",
+        "vault_username",
+        "execution_id",
+        "reference_id",
+        "detail",
+    ],
+)
+def test_query_text_searches_field(store: HistoryStore, field: str) -> None:
+    store.add(make_entry(**{field: "prefix NEEDLE suffix"}))
+    store.add(make_entry())
+
+    assert store.query_count(HistoryQuery(text="needle")) == 1
+
+
+def test_query_text_skips_status(store: HistoryStore) -> None:
+    store.add(make_entry(status_before="IMPORT_IN_PROGRESS"))
+
+    assert store.query_count(HistoryQuery(text="import_in")) == 0
+
+
+def test_query_text_percent_literal(store: HistoryStore) -> None:
+    store.add(make_entry(submission_id="percent", submission_name="Batch 10% done"))
+    store.add(make_entry(submission_id="digits", submission_name="Batch 100 done"))
+
+    assert submission_ids(store, HistoryQuery(text="10%")) == ["percent"]
+
+
+def test_query_text_underscore_literal(store: HistoryStore) -> None:
+    store.add(make_entry(submission_id="underscore", submission_name="seq_0001"))
+    store.add(make_entry(submission_id="letter", submission_name="seqX0001"))
+
+    assert submission_ids(store, HistoryQuery(text="q_0")) == ["underscore"]
+
+
+def test_query_text_backslash_literal(store: HistoryStore) -> None:
+    store.add(make_entry(submission_id="slash", submission_name=r"share\\dossier"))
+    store.add(make_entry(submission_id="plain", submission_name="share dossier"))
+
+    assert submission_ids(store, HistoryQuery(text="\\d")) == ["slash"]
+
+
+def test_query_text_folds_accented_case(store: HistoryStore) -> None:
+    store.add(make_entry(submission_id="hit", submission_name="Dossier ÅNGSTRÖM"))
+    store.add(make_entry(submission_id="miss", submission_name="Dossier Angstrom"))
+
+    assert submission_ids(store, HistoryQuery(text="ångström")) == ["hit"]
+
+
+def test_query_text_trims_spaces(store: HistoryStore) -> None:
+    store.add(make_entry(submission_name="Dossier 7"))
+
+    assert store.query_count(HistoryQuery(text="  dossier 7  ")) == 1
+
+
+def test_query_text_not_across_columns(store: HistoryStore) -> None:
+    store.add(make_entry(submission_id="ABC", submission_name="DEF"))
+
+    assert store.query_count(HistoryQuery(text="CD")) == 0
+
+
+def test_query_date_from_inclusive(store: HistoryStore) -> None:
+    plus_two = timezone(timedelta(hours=2))
+    day_start = datetime(2025, 3, 4, tzinfo=plus_two)
+    store.add(make_entry(time_utc=day_start - timedelta(microseconds=1)))
+    store.add(make_entry(time_utc=day_start, submission_id="first"))
+
+    query = HistoryQuery(date_from=date(2025, 3, 4), time_zone=plus_two)
+
+    assert submission_ids(store, query) == ["first"]
+
+
+def test_query_date_to_inclusive(store: HistoryStore) -> None:
+    plus_two = timezone(timedelta(hours=2))
+    next_day = datetime(2025, 3, 5, tzinfo=plus_two)
+    store.add(make_entry(time_utc=next_day - timedelta(microseconds=1)))
+    store.add(make_entry(time_utc=next_day, submission_id="next day"))
+
+    query = HistoryQuery(date_to=date(2025, 3, 4), time_zone=plus_two)
+
+    assert submission_ids(store, query) == ["0SU000000000101"]
+
+
+def test_query_one_day_range(store: HistoryStore) -> None:
+    for day in (3, 4, 5):
+        store.add(
+            make_entry(
+                time_utc=datetime(2025, 3, day, 12, tzinfo=UTC), submission_id=str(day)
+            )
+        )
+
+    query = HistoryQuery(date_from=date(2025, 3, 4), date_to=date(2025, 3, 4))
+
+    assert submission_ids(store, query) == ["4"]
+
+
+@pytest.fixture
+def central_european_time(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Make the process's local time zone Central European Time."""
+    # A POSIX rule rather than a zone name, so no tz database is needed.
+    monkeypatch.setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.mark.usefixtures("central_european_time")
+def test_query_dates_in_local_zone(store: HistoryStore) -> None:
+    # 23:30 UTC on 3 March is 00:30 on 4 March in Central European Time.
+    store.add(make_entry(time_utc=datetime(2025, 3, 3, 23, 30, tzinfo=UTC)))
+
+    query = HistoryQuery(date_from=date(2025, 3, 4), date_to=date(2025, 3, 4))
+
+    assert store.query_count(query) == 1
+
+
+def test_query_date_bounds_in_utc() -> None:
+    plus_two = timezone(timedelta(hours=2))
+    query = HistoryQuery(
+        date_from=date(2025, 3, 4), date_to=date(2025, 3, 4), time_zone=plus_two
+    )
+
+    assert query.utc_bounds() == (
+        datetime(2025, 3, 3, 22, tzinfo=UTC),
+        datetime(2025, 3, 4, 22, tzinfo=UTC),
+    )
+
+
+def test_query_one_outcome(store: HistoryStore) -> None:
+    store.add(make_entry(outcome=Outcome.FAILED, submission_id="failed"))
+    store.add(make_entry(outcome=Outcome.SUCCEEDED))
+
+    query = HistoryQuery(outcomes=frozenset({Outcome.FAILED}))
+
+    assert submission_ids(store, query) == ["failed"]
+
+
+def test_query_two_outcomes(store: HistoryStore) -> None:
+    for outcome in (Outcome.FAILED, Outcome.REJECTED, Outcome.SUCCEEDED):
+        store.add(make_entry(outcome=outcome))
+
+    query = HistoryQuery(outcomes=frozenset({Outcome.FAILED, Outcome.REJECTED}))
+
+    assert store.query_count(query) == 2
+
+
+def test_query_outcomes_from_text() -> None:
+    query = HistoryQuery(outcomes=frozenset({"failed"}))  # type: ignore[arg-type]
+
+    assert query.outcomes == frozenset({Outcome.FAILED})
+
+
+def test_query_no_outcomes_means_all(store: HistoryStore) -> None:
+    for outcome in Outcome:
+        store.add(make_entry(outcome=outcome))
+
+    assert store.query_count(HistoryQuery()) == len(Outcome)
+
+
+def test_query_vault_exact(store: HistoryStore) -> None:
+    store.add(make_entry(vault_dns="rim.veevavault.com", submission_id="exact"))
+    store.add(make_entry(vault_dns="rim.veevavault.com.example", submission_id="x"))
+
+    query = HistoryQuery(vault_dns="rim.veevavault.com")
+
+    assert submission_ids(store, query) == ["exact"]
+
+
+def test_query_filters_combine(store: HistoryStore) -> None:
+    failed = Outcome.FAILED
+    store.add(make_entry(vault_dns="a.com", outcome=failed, detail="tag1"))
+    store.add(make_entry(vault_dns="a.com", outcome=failed, detail="other"))
+    store.add(make_entry(vault_dns="b.com", outcome=failed, detail="tag2"))
+    store.add(make_entry(vault_dns="a.com", outcome=Outcome.SUCCEEDED, detail="tag3"))
+
+    query = HistoryQuery(text="tag", vault_dns="a.com", outcomes=frozenset({failed}))
+
+    assert [entry.detail for entry in store.query_page(query, 0, 9)] == ["tag1"]
+
+
+def test_query_sort_ascending(store: HistoryStore) -> None:
+    for submission_id in ("B", "C", "A"):
+        store.add(make_entry(submission_id=submission_id))
+
+    query = HistoryQuery(order_by="submission_id", descending=False)
+
+    assert submission_ids(store, query) == ["A", "B", "C"]
+
+
+def test_query_sort_descending(store: HistoryStore) -> None:
+    for submission_id in ("B", "C", "A"):
+        store.add(make_entry(submission_id=submission_id))
+
+    query = HistoryQuery(order_by="submission_id", descending=True)
+
+    assert submission_ids(store, query) == ["C", "B", "A"]
+
+
+def test_query_sort_name_ignores_case(store: HistoryStore) -> None:
+    for name in ("beta", "Alpha", "Gamma"):
+        store.add(make_entry(submission_name=name))
+
+    query = HistoryQuery(order_by="submission_name", descending=False)
+    names = [entry.submission_name for entry in store.query_page(query, 0, 9)]
+
+    assert names == ["Alpha", "beta", "Gamma"]
+
+
+def test_query_sort_ties_by_time(store: HistoryStore) -> None:
+    store.add(make_entry(time_utc=T0, submission_id="older"))
+    store.add(make_entry(time_utc=T0 + timedelta(hours=1), submission_id="newer"))
+
+    query = HistoryQuery(order_by="vault_dns", descending=True)
+
+    assert submission_ids(store, query) == ["newer", "older"]
+
+
+def test_query_rejects_unknown_sort_key() -> None:
+    with pytest.raises(ValueError, match="password"):
+        HistoryQuery(order_by="password")
+
+
+def test_query_page_offset_limit(store: HistoryStore) -> None:
+    for minute in range(10):
+        store.add(make_entry(time_utc=T0 + timedelta(minutes=minute)))
+
+    page = store.query_page(HistoryQuery(descending=False), offset=3, limit=4)
+
+    minutes = [(entry.time_utc - T0) // timedelta(minutes=1) for entry in page]
+    assert minutes == [3, 4, 5, 6]
+
+
+def test_query_page_rejects_negative_limit(store: HistoryStore) -> None:
+    with pytest.raises(ValueError, match="limit -1"):
+        store.query_page(HistoryQuery(), offset=0, limit=-1)
+
+
+def test_query_all_in_order(store: HistoryStore) -> None:
+    for submission_id in ("B", "C", "A"):
+        store.add(make_entry(submission_id=submission_id))
+
+    entries = store.query_all(HistoryQuery(order_by="submission_id"))
+
+    assert [entry.submission_id for entry in entries] == ["C", "B", "A"]
+
+
+def test_query_count_with_filter(store: HistoryStore) -> None:
+    store.add(make_entry(outcome=Outcome.FAILED))
+    store.add(make_entry(outcome=Outcome.FAILED))
+    store.add(make_entry(outcome=Outcome.SUCCEEDED))
+
+    count = store.query_count(HistoryQuery(outcomes=frozenset({Outcome.FAILED})))
+
+    assert count == 2
+
+
+def test_query_skips_unknown_rows(db_path: Path) -> None:
+    make_newer_file(db_path)
+    with raw_connect(db_path) as conn:
+        conn.execute(
+            "INSERT INTO history (time_utc, os_user, vault_dns, vault_username, "
+            "action, outcome) VALUES ('2030-01-01T00:00:00.000000Z', 'z', 'v', "
+            "'u', 'future_action', 'succeeded')"
+        )
+
+    with HistoryStore(db_path) as store:
+        assert store.query_count(HistoryQuery()) == 3
+        assert len(store.query_page(HistoryQuery(), 0, 9)) == 3
+
+
+def test_query_is_filtered_default() -> None:
+    assert not HistoryQuery(order_by="outcome").is_filtered
+
+
+def test_query_is_filtered_text() -> None:
+    assert HistoryQuery(text="x").is_filtered
+
+
+def test_query_blank_text_not_filtered() -> None:
+    assert not HistoryQuery(text="   ").is_filtered
+
+
+def test_distinct_vaults_sorted(store: HistoryStore) -> None:
+    for vault_dns in ("b.veevavault.com", "a.veevavault.com", "b.veevavault.com"):
+        store.add(make_entry(vault_dns=vault_dns))
+
+    assert store.distinct_vaults() == ["a.veevavault.com", "b.veevavault.com"]
+
+
+def test_distinct_vaults_empty(store: HistoryStore) -> None:
+    assert store.distinct_vaults() == []
+
+
+# CSV export and receipts
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as file:
+        return list(csv.reader(file))
+
+
+def stored_entries(store: HistoryStore) -> list[HistoryEntry]:
+    return store.query_all(HistoryQuery(descending=False))
+
+
+def test_csv_header_row(store: HistoryStore, tmp_path: Path) -> None:
+    store.add(make_entry())
+    path = tmp_path / "export.csv"
+
+    write_csv(stored_entries(store), path)
+
+    assert read_csv(path)[0] == list(CSV_HEADER)
+
+
+def test_csv_row_values(store: HistoryStore, tmp_path: Path) -> None:
+    row_id = store.add(make_cancel(execution_id="exec-7", detail="TIMEOUT: late"))
+    path = tmp_path / "export.csv"
+
+    write_csv(stored_entries(store), path)
+
+    row = dict(zip(CSV_HEADER, read_csv(path)[1], strict=True))
+    assert row["id"] == str(row_id)
+    assert row["time_utc"] == "2025-03-04T05:06:07.123456Z"
+    assert row["submission_name"] == "Dossier Ångström 001"
+    assert row["action"] == "cancel"
+    assert row["execution_id"] == "exec-7"
+    assert row["reference_id"] == "vaultgui-7f3a"
+    assert row["detail"] == "TIMEOUT: late"
+    assert row["completed_utc"] == ""
+
+
+def test_csv_returns_row_count(store: HistoryStore, tmp_path: Path) -> None:
+    for _ in range(3):
+        store.add(make_entry())
+
+    count = write_csv(stored_entries(store), tmp_path / "export.csv")
+
+    assert count == 3
+
+
+def test_csv_is_utf8_with_bom(store: HistoryStore, tmp_path: Path) -> None:
+    store.add(make_entry())
+    path = tmp_path / "export.csv"
+
+    write_csv(stored_entries(store), path)
+
+    assert path.read_bytes().startswith("\ufeffid,".encode())
+    assert "Ångström".encode() in path.read_bytes()
+
+
+def test_csv_formula_made_inert(store: HistoryStore, tmp_path: Path) -> None:
+    store.add(make_entry(submission_name='=HYPERLINK("http://x")'))
+    path = tmp_path / "export.csv"
+
+    write_csv(stored_entries(store), path)
+
+    row = dict(zip(CSV_HEADER, read_csv(path)[1], strict=True))
+    assert row["submission_name"] == '\'=HYPERLINK("http://x")'
+
+
+def failing_entries(store: HistoryStore) -> Iterator[HistoryEntry]:
+    yield from stored_entries(store)
+    raise OSError("disk full")
+
+
+def test_csv_failure_keeps_old_file(store: HistoryStore, tmp_path: Path) -> None:
+    store.add(make_entry())
+    path = tmp_path / "export.csv"
+    path.write_text("old export\n", encoding="utf-8")
+
+    with pytest.raises(OSError, match="disk full"):
+        write_csv(failing_entries(store), path)
+
+    assert path.read_text(encoding="utf-8") == "old export\n"
+
+
+def test_csv_failure_leaves_no_file(store: HistoryStore, tmp_path: Path) -> None:
+    store.add(make_entry())
+    folder = tmp_path / "exports"
+    folder.mkdir()
+
+    with pytest.raises(OSError):
+        write_csv(failing_entries(store), folder / "export.csv")
+
+    assert list(folder.iterdir()) == []
+
+
+def test_csv_missing_folder_raises(tmp_path: Path) -> None:
+    with pytest.raises(OSError):
+        write_csv([], tmp_path / "missing" / "export.csv")
+
+
+def receipt_lines(entry: HistoryEntry) -> dict[str, str]:
+    lines = receipt_text(entry).splitlines()[1:]
+    pairs = (line.split(":", 1) for line in lines)
+    return {label: value.strip() for label, value in pairs}
+
+
+def full_cancel() -> HistoryEntry:
+    return make_cancel(
+        id=12,
+        outcome=Outcome.SUCCEEDED,
+        status_after="ERROR",
+        execution_id="exec-42",
+        detail="",
+        completed_utc=T0 + timedelta(seconds=3),
+    )
+
+
+def test_receipt_title_line() -> None:
+    assert receipt_text(full_cancel()).splitlines()[0] == "vaultgui history receipt"
+
+
+def test_receipt_time_utc() -> None:
+    assert receipt_lines(full_cancel())["Time (UTC)"] == "2025-03-04 05:06:07 UTC"
+
+
+@pytest.mark.usefixtures("central_european_time")
+def test_receipt_time_local() -> None:
+    local = receipt_lines(full_cancel())["Time (local)"]
+
+    assert local == "2025-03-04 06:06:07 CET (UTC+0100)"
+
+
+@pytest.mark.parametrize(
+    ("label", "value"),
+    [
+        ("Vault", "myvault.veevavault.com"),
+        ("Vault user", "zoe@example.com"),
+        ("Computer user", "zoe"),
+        ("Submission ID", "0SU000000000101"),
+        ("Submission", "Dossier Ångström 001"),
+        ("Action", "cancel"),
+        ("Status before", "Import in progress (IMPORT_IN_PROGRESS)"),
+        ("Status after", "Error (ERROR)"),
+        ("Outcome", "succeeded"),
+        ("Completed (UTC)", "2025-03-04 05:06:10 UTC"),
+        ("Vault execution id", "exec-42"),
+        ("Reference id", "vaultgui-7f3a"),
+        ("History row", "12"),
+    ],
+)
+def test_receipt_field(label: str, value: str) -> None:
+    assert receipt_lines(full_cancel())[label] == value
+
+
+def test_receipt_empty_detail_dash() -> None:
+    assert receipt_lines(full_cancel())["Detail"] == "-"
+
+
+def test_receipt_sign_in_status_dash() -> None:
+    entry = make_entry(action=Action.SIGN_IN, status_before="")
+
+    assert receipt_lines(entry)["Status before"] == "-"
+
+
+def _status_row(action: Action, outcome: Outcome, status_after: str) -> HistoryEntry:
+    return HistoryEntry(
+        id=None,
+        time_utc=datetime.now(UTC),
+        os_user="tester",
+        vault_dns="vault.example.com",
+        vault_username="user@example.com",
+        action=action,
+        submission_id="00S000000000101",
+        status_before="IMPORT_IN_QUEUE",
+        outcome=outcome,
+        status_after=status_after,
+    )
+
+
+def test_lookup_shows_no_status_after() -> None:
+    from vaultgui.services.history import status_after_display
+
+    row = _status_row(Action.LOOKUP, Outcome.SUCCEEDED, "")
+
+    assert status_after_display(row) == ""
+
+
+def test_stopped_cancel_shows_no_status_after() -> None:
+    from vaultgui.services.history import status_after_display
+
+    row = _status_row(Action.CANCEL, Outcome.ABANDONED, "")
+
+    assert status_after_display(row) == ""
+
+
+def test_cancel_to_empty_status_shown() -> None:
+    from vaultgui.services.history import status_after_display
+
+    row = _status_row(Action.CANCEL, Outcome.SUCCEEDED, "")
+
+    assert status_after_display(row) == "No archive status"

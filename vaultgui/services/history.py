@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from vaultgui.services import history_schema as schema
+from vaultgui.services.archive_status import status_info
 from vaultgui.services.files import sibling_path
-from vaultgui.services.history_schema import Action, HistoryEntry, Outcome
+from vaultgui.services.history_schema import (
+    Action,
+    HistoryEntry,
+    HistoryQuery,
+    Outcome,
+)
 
 __all__ = [
+    "CSV_HEADER",
     "Action",
     "HistoryEntry",
     "HistoryError",
+    "HistoryQuery",
     "HistoryStore",
     "HistoryVersionError",
     "Outcome",
+    "receipt_text",
+    "status_after_display",
+    "status_display",
+    "write_csv",
 ]
 
 logger = logging.getLogger(__name__)
@@ -168,6 +182,52 @@ class HistoryStore:
         )
         return self._read_entries(query, (limit, offset))
 
+    def query_page(
+        self, query: HistoryQuery, offset: int, limit: int
+    ) -> list[HistoryEntry]:
+        """Return up to ``limit`` entries that match ``query``, in its order,
+        after skipping ``offset`` of them.
+
+        A text filter, or a sort on a column without an index, makes SQLite
+        read every row, and a later page also reads the rows before ``offset``.
+        docs/history-benchmark.md gives the times on a 100,000-row file.
+        """
+        if offset < 0 or limit < 0:
+            raise ValueError(f"offset {offset} and limit {limit} must be >= 0.")
+        where, params = schema.query_where(query)
+        sql = (
+            f"{schema.SELECT_SQL} WHERE {where} "
+            f"ORDER BY {schema.query_order(query)} LIMIT ? OFFSET ?"
+        )
+        return self._read_entries(sql, (*params, limit, offset))
+
+    def query_all(self, query: HistoryQuery) -> list[HistoryEntry]:
+        """Return every entry that matches ``query``, in its order.
+
+        One statement reads them all, so rows added meanwhile cannot shift the
+        result the way they could between two ``query_page`` calls.
+        """
+        where, params = schema.query_where(query)
+        sql = f"{schema.SELECT_SQL} WHERE {where} ORDER BY {schema.query_order(query)}"
+        return self._read_entries(sql, params)
+
+    def query_count(self, query: HistoryQuery) -> int:
+        """Return how many entries match ``query``."""
+        where, params = schema.query_where(query)
+        with self._read() as conn:
+            row = conn.execute(f"SELECT count(*) FROM history WHERE {where}", params)
+            return int(row.fetchone()[0])
+
+    def distinct_vaults(self) -> list[str]:
+        """Return each ``vault_dns`` in the history once, in text order.
+
+        It reads the Vault index alone, so it also lists a Vault whose only rows
+        have an action or outcome that this version leaves out of queries.
+        """
+        with self._read() as conn:
+            rows = conn.execute(schema.DISTINCT_VAULTS_SQL).fetchall()
+        return [str(row[0]) for row in rows]
+
     def close(self) -> None:
         """Close the connection. Calling it again does nothing."""
         with self._lock:
@@ -205,6 +265,10 @@ class HistoryStore:
         if version > schema.latest_version():
             conn.close()
             conn = self._connect_read_only()
+        # The cache size only sets this connection's memory, so it is safe on a
+        # read-only file. A 100,000-row history file is about 45 MB, so it fits
+        # and a text search that reads every row does not read the file again.
+        conn.execute(f"PRAGMA cache_size = -{schema.CACHE_SIZE_KIB}")
         logger.info(
             "Opened history %s (schema version %d%s)",
             self.path,
@@ -308,7 +372,9 @@ class HistoryStore:
             except sqlite3.Error as exc:
                 raise self._failure("read", exc) from exc
 
-    def _read_entries(self, query: str, params: tuple[int, ...]) -> list[HistoryEntry]:
+    def _read_entries(
+        self, query: str, params: Sequence[str | int]
+    ) -> list[HistoryEntry]:
         with self._read() as conn:
             rows = conn.execute(query, params).fetchall()
         return [schema.row_entry(row) for row in rows]
@@ -349,6 +415,7 @@ def _connect(target: Path | str, *, uri: bool = False) -> sqlite3.Connection:
         uri=uri,
     )
     conn.row_factory = sqlite3.Row
+    schema.connect_functions(conn)
     return conn
 
 
@@ -358,3 +425,120 @@ def _file_identity(path: Path) -> tuple[int, ...] | None:
     except FileNotFoundError:
         return None
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+# Export
+
+# Column names of an exported CSV file, in order.
+CSV_HEADER = ("id", *schema.FIELDS)
+# Spreadsheet programs run a cell that starts with one of these as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_csv(entries: Iterable[HistoryEntry], path: Path) -> int:
+    """Write ``entries`` to ``path`` as CSV and return how many rows it wrote.
+
+    The file is UTF-8 with a byte order mark, so that Excel reads names with
+    accents right, and has a header row of ``CSV_HEADER``. Times are ISO 8601
+    UTC text as stored. A text cell that starts with ``=``, ``+``, ``-``, ``@``,
+    a tab or a carriage return gets a leading apostrophe, so that a spreadsheet
+    shows it as text instead of running it as a formula. The rows go to a
+    temporary file beside ``path`` that then replaces it, so a failed export
+    leaves no partial file. Raises ``OSError`` when the file cannot be written.
+    """
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        with temporary.open("x", encoding="utf-8-sig", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(CSV_HEADER)
+            count = 0
+            for entry in entries:
+                writer.writerow(_csv_row(entry))
+                count += 1
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    logger.info("Exported %d history entries to %s", count, path)
+    return count
+
+
+def _csv_row(entry: HistoryEntry) -> list[str]:
+    values = schema.entry_values(entry)
+    cells = [str(entry.id or "")]
+    cells += [_inert_cell(value or "") for value in values]
+    return cells
+
+
+def _inert_cell(text: str) -> str:
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
+def status_display(value: str, action: Action) -> str:
+    """Return an ``archive_status__v`` value as the history shows it.
+
+    A sign-in or sign-out reads no submission, so its empty status is shown as
+    empty text rather than as "no archive status".
+    """
+    if not value and action in (Action.SIGN_IN, Action.SIGN_OUT):
+        return ""
+    return status_info(value).display
+
+
+_READ_AFTER = frozenset(
+    {Outcome.SUCCEEDED, Outcome.REJECTED, Outcome.UNKNOWN, Outcome.NOT_SENT}
+)
+
+
+def status_after_display(entry: HistoryEntry) -> str:
+    """Return the status read after the action, or "" when none was read.
+
+    Only cancels and re-reads read a status afterwards; a look-up, a stopped
+    cancel or a pending one has none, and showing its empty value as "no
+    archive status" would misstate what Vault reported.
+    """
+    # NOTE: an empty status_after also stands for a read that failed after a
+    # cancel Vault accepted; such a row still shows "No archive status".
+    if entry.action not in (Action.CANCEL, Action.RECHECK):
+        return ""
+    if entry.outcome not in _READ_AFTER:
+        return ""
+    return status_info(entry.status_after).display
+
+
+def receipt_text(entry: HistoryEntry) -> str:
+    """Return ``entry`` as plain text to paste into a help-desk ticket.
+
+    Times are given in UTC and in the computer's local time zone. The labels
+    stay in English whatever the interface language, so the help desk can read
+    every receipt.
+    """
+    local = entry.time_utc.astimezone()
+    completed = entry.completed_utc
+    lines = [
+        ("Time (UTC)", _utc_text(entry.time_utc)),
+        ("Time (local)", local.strftime("%Y-%m-%d %H:%M:%S %Z (UTC%z)")),
+        ("Vault", entry.vault_dns),
+        ("Vault user", entry.vault_username),
+        ("Computer user", entry.os_user),
+        ("Submission ID", entry.submission_id),
+        ("Submission", entry.submission_name),
+        ("Action", str(entry.action)),
+        ("Status before", status_display(entry.status_before, entry.action)),
+        ("Status after", status_after_display(entry)),
+        ("Outcome", str(entry.outcome)),
+        ("Completed (UTC)", "" if completed is None else _utc_text(completed)),
+        ("Vault execution id", entry.execution_id),
+        ("Reference id", entry.reference_id),
+        ("Detail", entry.detail),
+        ("History row", "" if entry.id is None else str(entry.id)),
+    ]
+    width = max(len(label) for label, _ in lines) + 2
+    body = [f"{label + ':':<{width}}{value or '-'}" for label, value in lines]
+    return "\n".join(["vaultgui history receipt", *body]) + "\n"
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
