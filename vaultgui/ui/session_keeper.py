@@ -2,8 +2,8 @@
 
 Vault ends idle sessions (20 minutes by default for some Vaults) and caps a
 session at 48 hours. Reads that fail with ``INVALID_SESSION_ID`` are repeated
-once after a new sign-in; a cancel is never repeated, because Vault may treat a
-second cancel differently, so its caller reads the status instead.
+once after a new sign-in. A cancel is never repeated, because it is not
+idempotent, so its caller reads the status instead.
 """
 
 from __future__ import annotations
@@ -130,9 +130,10 @@ class SessionKeeper(QObject):
     async def sign_in_again(self) -> None:
         """Sign in again once; concurrent callers share the same attempt.
 
-        Uses the password saved in the keychain when there is one, and otherwise
-        asks for it. Raises :class:`SessionExpiredError` when the user declines
-        and :class:`AuthenticationError` when Vault rejects the password.
+        Uses the password saved in the keychain when there is one, and
+        otherwise opens a dialog for it. Raises :class:`SessionExpiredError`
+        when the user declines and :class:`AuthenticationError` when Vault
+        rejects the password.
         """
         if self._sign_in_task is None or self._sign_in_task.done():
             self._sign_in_task = asyncio.ensure_future(self._sign_in_again())
