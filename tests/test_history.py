@@ -561,12 +561,17 @@ def test_store_usable_after_lock_error(
 # Crashes
 
 
+# Enough SIGKILLs that many land inside a transaction, within about ten seconds.
+KILL_ITERATIONS = 100
+
+
+@pytest.mark.timeout(120)
 def test_kill_keeps_returned_rows(db_path: Path) -> None:
     # kill() sends SIGKILL on POSIX. It lands at a random moment of the add() loop,
     # so it often stops a transaction half way and leaves a hot journal.
     rng = random.Random()
     returned: set[int] = set()
-    for iteration in range(20):
+    for iteration in range(KILL_ITERATIONS):
         writer = start_child(ENDLESS_WRITER, str(db_path), f"run{iteration}")
         assert writer.stdout is not None
         assert writer.stdout.readline() == "ready\n"
