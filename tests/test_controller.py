@@ -185,3 +185,21 @@ def test_check_connection_from_sign_in(
 
     qtbot.waitUntil(lambda: "GET /api/" in report(), timeout=WAIT_MS)
     assert "127.0.0.1" in report()
+
+
+def test_dark_appearance_applied(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    from PySide6.QtGui import QPalette
+
+    write_user_settings('appearance = "dark"\n')
+    controller = AppController(Prefill(), app_paths())
+    window_color = QApplication.palette().color(QPalette.ColorRole.Window)
+
+    assert window_color.lightness() < 100
+    assert controller.appearance is not None
+    controller.appearance.apply("system")
+    restored = QApplication.palette().color(QPalette.ColorRole.Window)
+    assert restored.lightness() > 100
+    if controller.history is not None:
+        controller.history.close()

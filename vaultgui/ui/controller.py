@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from vaultgui.services.address import VaultAddress
 from vaultgui.services.history import Action, HistoryError, HistoryStore, Outcome
 from vaultgui.services.models import SignInResult
 from vaultgui.services.paths import AppPaths
 from vaultgui.services.settings import Settings, SettingsError, SettingsStore
+from vaultgui.ui.appearance import AppearanceApplier
 from vaultgui.ui.login_dialog import LoginDialog, SavedVault
 from vaultgui.ui.tasks import run_in_thread, spawn
 
@@ -58,6 +59,11 @@ class AppController(QObject):
         self.settings_store = SettingsStore(paths)
         self.settings, report = self.settings_store.load()
         self._startup_notes = list(report.warnings)
+        app = QApplication.instance()
+        self.appearance = (
+            AppearanceApplier(app) if isinstance(app, QApplication) else None
+        )
+        self._apply_appearance()
         self.history = self._open_history()
         self.login_dialog: LoginDialog | None = None
         self.main_window: MainWindow | None = None
@@ -308,8 +314,13 @@ class AppController(QObject):
         self.settings_dialog = dialog
         dialog.open()
 
+    def _apply_appearance(self) -> None:
+        if self.appearance is not None:
+            self.appearance.apply(self.settings.appearance)
+
     def _on_settings_saved(self, settings: Settings) -> None:
         self.settings = settings
+        self._apply_appearance()
         log.info("Settings saved; they apply from the next sign-in")
 
     # -- sign-out and quitting --------------------------------------------------------
@@ -340,7 +351,10 @@ class AppController(QObject):
             self.finished.set_result(0)
 
     async def shutdown(self) -> None:
-        """End the Vault session (bounded) and close the history."""
+        """End the Vault session (bounded), close the history, restore the look."""
+        if self.appearance is not None:
+            # main() may run again in the same process, as tests do.
+            self.appearance.apply("system")
         client, self._client = self._client, None
         if client is not None and self.main_window is not None:
             await self.main_window.recorder.add(
