@@ -212,10 +212,8 @@ class LoginDialog(QDialog):
         spawn(self._check_password_storage(), name="check-password-storage")
 
     async def _check_password_storage(self) -> None:
-        from vaultgui.services.credentials import password_storage_available
-
         available, reason = await run_in_thread(
-            password_storage_available, name="check-password-storage"
+            _password_storage_available, name="check-password-storage"
         )
         self.remember_check.setEnabled(available)
         if not available:
@@ -420,3 +418,11 @@ def _default_client(address: VaultAddress) -> VaultClient:
     from vaultgui.services.client import VaultClient
 
     return VaultClient(address)
+
+
+def _password_storage_available() -> tuple[bool, str]:
+    # Imported here, on the worker thread, because keyring takes tens of
+    # milliseconds to import and the dialog should not wait for it.
+    from vaultgui.services.credentials import password_storage_available
+
+    return password_storage_available()
