@@ -274,8 +274,12 @@ def test_lookup_by_name_with_special_characters(
 def test_lookup_shows_application(qtbot: QtBot, window: MainWindow) -> None:
     look_up(qtbot, window, "00S000000000101")
 
-    assert "DP-101 Marketing Authorisation (EU)" in label_text(
-        window, "applicationLabel"
+    qtbot.waitUntil(
+        lambda: (
+            "DP-101 Marketing Authorisation (EU)"
+            in label_text(window, "applicationLabel")
+        ),
+        timeout=WAIT_MS,
     )
 
 

@@ -311,12 +311,16 @@ class VaultClient:
             key=lambda item: (item.application_name, item.application_id, item.id),
         )
 
-    def lookup(self, text: str) -> list[Submission]:
+    def lookup(
+        self, text: str, *, with_application_name: bool = True
+    ) -> list[Submission]:
         """Find submissions by record ID or, failing that, by exact name.
 
         Text shaped like a record ID is read as one. If Vault does not know that
         ID, it is tried as a name. Raises :class:`NotFoundError` when nothing
-        matches and ``ValueError`` for blank text.
+        matches and ``ValueError`` for blank text. A caller that shows the
+        status first passes ``with_application_name=False`` and fills the name
+        in later with :meth:`application_name`.
         """
         text = text.strip()
         if not text:
@@ -324,7 +328,11 @@ class VaultClient:
         # Vault record IDs are upper case; one typed in lower case is read too.
         if is_record_id(text.upper()):
             try:
-                return [self.get_submission(text.upper())]
+                return [
+                    self.get_submission(
+                        text.upper(), with_application_name=with_application_name
+                    )
+                ]
             except NotFoundError:
                 logger.info("No record has ID %s, so it is looked up as a name", text)
         submissions = self.find_submissions(text)
@@ -375,6 +383,13 @@ class VaultClient:
         # NOTE: only the first page of up to 1000 rows is read, because exact-name
         # matches are expected to be far fewer.
         return rows
+
+    def application_name(self, application_id: str) -> str:
+        """Return the name of an ``application__v`` record, or "" when unknown.
+
+        Best effort: a failed query is logged and returns "".
+        """
+        return self._application_name(application_id)
 
     def _application_name(self, application_id: str) -> str:
         if not application_id:

@@ -327,8 +327,10 @@ class MainWindow(QMainWindow):
         # with its enabled cancel button, under the new search text.
         self.panel.show_submission(None)
         try:
+            # The status is shown first; the application name follows.
             matches = await self.keeper.read(
-                lambda: self.client.lookup(text), name="lookup"
+                lambda: self.client.lookup(text, with_application_name=False),
+                name="lookup",
             )
         except NotFoundError:
             if self._generation.is_current(generation):
@@ -366,6 +368,8 @@ class MainWindow(QMainWindow):
 
     def _show_found(self, submission: Submission) -> None:
         self.panel.show_submission(submission)
+        if submission.application_id and not submission.application_name:
+            spawn(self._fill_application_name(submission), name="application-name")
         self.lookup_message.show_message(
             self.tr("Found {name}.").format(name=submission.name), "ok"
         )
@@ -401,6 +405,19 @@ class MainWindow(QMainWindow):
                 "{count} submissions are named “{text}”. Choose one from the list."
             ).format(count=len(matches), text=text)
         )
+
+    async def _fill_application_name(self, submission: Submission) -> None:
+        try:
+            name = await self.keeper.read(
+                lambda: self.client.application_name(submission.application_id),
+                name="application-name",
+            )
+        except VaultError as error:
+            log.warning("Application name of %s not read: %r", submission.id, error)
+            return
+        shown = self.panel.submission
+        if name and shown is not None and shown.id == submission.id:
+            self.panel.show_application_name(name)
 
     def _pick_match(self, item: QListWidgetItem) -> None:
         submission = item.data(Qt.ItemDataRole.UserRole)

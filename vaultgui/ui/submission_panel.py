@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
@@ -104,6 +106,13 @@ class SubmissionPanel(QGroupBox):
         self.status_label.setText(self._status.display)
         self.consequence_label.setText(self._consequence_text(self._status))
         self._update_buttons()
+
+    def show_application_name(self, name: str) -> None:
+        """Fill in the application name of the submission on display."""
+        if self._submission is None:
+            return
+        self._submission = dataclasses.replace(self._submission, application_name=name)
+        self.application_label.setText(_application_text(self._submission))
 
     def _consequence_text(self, status: StatusInfo) -> str:
         if status.cancellable:
