@@ -53,3 +53,9 @@ package: system-deps $(PACKAGE_STAMP)
 
 package-check:
 	sh packaging/linux/package-check
+
+# Benchmarks against baselines measured in the same run; writes docs/benchmarks.md.
+.PHONY: bench
+
+bench: system-deps $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/run.py
