@@ -511,3 +511,12 @@ def test_close_question_defaults_to_waiting(
     box.defaultButton().click()
     wait_idle(qtbot, window)
     assert window.isVisible()
+
+
+def test_huge_input_keeps_window_width(qtbot: QtBot, window: MainWindow) -> None:
+    width = window.width()
+
+    look_up(qtbot, window, "x" * 5000)
+
+    assert label_text(window, "lookupMessageLabel").startswith("No submission")
+    assert window.width() == width

@@ -319,8 +319,7 @@ class MainWindow(QMainWindow):
         self._start(self._lookup(text, self._generation.next()), "lookup")
 
     async def _lookup(self, text: str, generation: int) -> None:
-        shown = text if len(text) <= 60 else text[:57] + "…"
-        self._set_busy(self.tr("Looking up “{text}”…").format(text=shown))
+        self._set_busy(self.tr("Looking up “{text}”…").format(text=_shortened(text)))
         self.lookup_message.clear()
         self.match_list.setVisible(False)
         # A failed or stopped lookup must not leave the previous submission,
@@ -362,7 +361,7 @@ class MainWindow(QMainWindow):
                 "No submission with the record ID or name “{text}” was found. Check "
                 "it for typing errors; a name must match exactly, including capital "
                 "letters and punctuation."
-            ).format(text=text),
+            ).format(text=_shortened(text)),
             "error",
         )
 
@@ -403,7 +402,7 @@ class MainWindow(QMainWindow):
         self.lookup_message.show_message(
             self.tr(
                 "{count} submissions are named “{text}”. Choose one from the list."
-            ).format(count=len(matches), text=text)
+            ).format(count=len(matches), text=_shortened(text))
         )
 
     async def _fill_application_name(self, submission: Submission) -> None:
@@ -639,3 +638,9 @@ class MainWindow(QMainWindow):
         question.finished.connect(answered)
         self._close_question = question
         question.open()
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    """Return ``text`` cut to ``limit`` characters, so a pasted block cannot
+    widen the window past the screen."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
