@@ -1,4 +1,4 @@
-"""Shared fixtures: an isolated home, the demo Vault, and a qasync loop."""
+"""Shared fixtures: an isolated home, the demo Vault, a qasync loop, a window."""
 
 from __future__ import annotations
 
@@ -7,14 +7,20 @@ import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("LANG", "C.UTF-8")
 
 from vaultgui.demo import DemoVault
+from vaultgui.services.history import HistoryStore
 from vaultgui.services.paths import AppPaths
+
+if TYPE_CHECKING:
+    from vaultgui.ui.main_window import MainWindow
 
 
 @pytest.fixture(autouse=True)
@@ -120,3 +126,45 @@ def qloop(qapp: object) -> Iterator[asyncio.AbstractEventLoop]:
         loop.close()
         asyncio.set_event_loop(None)
     assert not errors, f"event loop errors: {errors}"
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> Iterator[HistoryStore]:
+    """An empty history in the test's temporary folder."""
+    store = HistoryStore(tmp_path / "history.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def read_timeout() -> float:
+    """Read timeout of the ``window`` fixture's client, in seconds."""
+    return 90.0
+
+
+@pytest.fixture
+def window(
+    qtbot: QtBot,
+    qloop: asyncio.AbstractEventLoop,
+    demo_vault: DemoVault,
+    history: HistoryStore,
+    read_timeout: float,
+) -> Iterator[MainWindow]:
+    """A main window signed in to the demo Vault, with short status-read pauses."""
+    from vaultgui.demo import DEMO_PASSWORD, DEMO_USERNAME
+    from vaultgui.services.address import parse_vault_address
+    from vaultgui.services.client import Timeouts, VaultClient
+    from vaultgui.ui.main_window import MainWindow
+
+    client = VaultClient(
+        parse_vault_address(demo_vault.address),
+        timeouts=Timeouts(connect=2.0, read=read_timeout),
+    )
+    session = client.sign_in(DEMO_USERNAME, DEMO_PASSWORD)
+    main_window = MainWindow(client, session, history)
+    main_window.recheck_pauses = (0.05, 0.1, 0.2, 0.4)
+    qtbot.addWidget(main_window)
+    main_window.show()
+    yield main_window
+    main_window.close()
+    client.close()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QListWidget, QPushButton
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+)
 from pytestqt.qtbot import QtBot
 
 from tests.gui_helpers import (
@@ -20,36 +22,9 @@ from tests.gui_helpers import (
     open_confirmation,
     wait_idle,
 )
-from vaultgui.demo import DEMO_PASSWORD, DEMO_USERNAME, DemoVault
-from vaultgui.services.address import parse_vault_address
-from vaultgui.services.client import VaultClient
+from vaultgui.demo import DemoVault
 from vaultgui.services.history import Action, HistoryStore, Outcome
 from vaultgui.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> Iterator[HistoryStore]:
-    store = HistoryStore(tmp_path / "history.sqlite3")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def window(
-    qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,
-    demo_vault: DemoVault,
-    history: HistoryStore,
-) -> Iterator[MainWindow]:
-    client = VaultClient(parse_vault_address(demo_vault.address))
-    session = client.sign_in(DEMO_USERNAME, DEMO_PASSWORD)
-    main_window = MainWindow(client, session, history)
-    main_window.recheck_pauses = (0.05, 0.1, 0.2, 0.4)
-    qtbot.addWidget(main_window)
-    main_window.show()
-    yield main_window
-    main_window.close()
-    client.close()
 
 
 def cancel_button(window: MainWindow) -> QPushButton:
@@ -376,11 +351,10 @@ def test_window_responds_during_slow_lookup(
     assert meter.largest_gap_ms < 250
 
 
-def test_close_during_cancel_asks_first(
+def close_during_cancel(
     qtbot: QtBot, window: MainWindow, demo_vault: DemoVault
-) -> None:
-    from PySide6.QtWidgets import QApplication, QMessageBox
-
+) -> QMessageBox:
+    """Start a cancel whose reply stalls, close the window, return the question."""
     look_up(qtbot, window, "00S000000000101")
     demo_vault.inject_fault("cancel", "apply_then_stall", seconds=2.0)
     dialog = open_confirmation(qtbot, window)
@@ -393,17 +367,27 @@ def test_close_during_cancel_asks_first(
 
     def question() -> QMessageBox | None:
         for widget in QApplication.topLevelWidgets():
-            if widget.objectName() == "closeWhileCancellingDialog":
-                return widget if widget.isVisible() else None  # type: ignore[return-value]
+            visible = widget.isVisible() and isinstance(widget, QMessageBox)
+            if widget.objectName() == "closeWhileCancellingDialog" and visible:
+                return widget  # type: ignore[return-value]
         return None
 
     qtbot.waitUntil(lambda: question() is not None, timeout=WAIT_MS)
-    assert window.isVisible()
     box = question()
     assert box is not None
+    return box
+
+
+def test_close_during_cancel_asks_first(
+    qtbot: QtBot, window: MainWindow, demo_vault: DemoVault
+) -> None:
+    box = close_during_cancel(qtbot, window, demo_vault)
+    assert window.isVisible()
+
     keep = next(b for b in box.buttons() if b.text() == "Keep waiting")
     keep.click()
     wait_idle(qtbot, window)
+
     assert window.isVisible()
     assert label_text(window, "outcomeLabel").startswith("Vault accepted the cancel.")
 
@@ -483,31 +467,10 @@ def test_failed_lookup_clears_panel(
 def test_close_question_defaults_to_waiting(
     qtbot: QtBot, window: MainWindow, demo_vault: DemoVault
 ) -> None:
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    box = close_during_cancel(qtbot, window, demo_vault)
 
-    look_up(qtbot, window, "00S000000000101")
-    demo_vault.inject_fault("cancel", "apply_then_stall", seconds=2.0)
-    dialog = open_confirmation(qtbot, window)
-    qtbot.mouseClick(
-        child(dialog, QPushButton, "confirmCancelButton"), Qt.MouseButton.LeftButton
-    )
-    qtbot.waitUntil(lambda: demo_vault.cancel_count() == 1, timeout=WAIT_MS)
-    window.close()
-    box = None
-
-    def find_box() -> bool:
-        nonlocal box
-        for widget in QApplication.topLevelWidgets():
-            if (
-                widget.objectName() == "closeWhileCancellingDialog"
-                and widget.isVisible()
-            ):
-                box = widget
-        return box is not None
-
-    qtbot.waitUntil(find_box, timeout=WAIT_MS)
-    assert isinstance(box, QMessageBox)
     assert box.defaultButton().text() == "Keep waiting"
+    assert box.escapeButton() is box.defaultButton()
     box.defaultButton().click()
     wait_idle(qtbot, window)
     assert window.isVisible()

@@ -7,19 +7,14 @@ history row the cancel left.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
 from tests.gui_helpers import confirm_cancel, label_text, look_up
 from tests.responsiveness import LoopGapMeter
-from vaultgui.demo import DEMO_PASSWORD, DEMO_USERNAME, DemoVault
-from vaultgui.services.address import parse_vault_address
-from vaultgui.services.client import Timeouts, VaultClient
+from vaultgui.demo import DemoVault
 from vaultgui.services.history import Action, HistoryStore, Outcome
 from vaultgui.ui.main_window import MainWindow
 
@@ -113,32 +108,9 @@ FAULTS = {
 
 
 @pytest.fixture
-def history(tmp_path: Path) -> Iterator[HistoryStore]:
-    store = HistoryStore(tmp_path / "history.sqlite3")
-    yield store
-    store.close()
-
-
-@pytest.fixture
-def window(
-    qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,
-    demo_vault: DemoVault,
-    history: HistoryStore,
-) -> Iterator[MainWindow]:
-    # A short read timeout, so a stalled reply ends in a timeout within the test.
-    client = VaultClient(
-        parse_vault_address(demo_vault.address),
-        timeouts=Timeouts(connect=2.0, read=1.5),
-    )
-    session = client.sign_in(DEMO_USERNAME, DEMO_PASSWORD)
-    main_window = MainWindow(client, session, history)
-    main_window.recheck_pauses = (0.05, 0.1, 0.2)
-    qtbot.addWidget(main_window)
-    main_window.show()
-    yield main_window
-    main_window.close()
-    client.close()
+def read_timeout() -> float:
+    # Short, so a stalled reply ends in a read timeout within the test.
+    return 1.5
 
 
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=FAULTS.keys())

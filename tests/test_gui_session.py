@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import keyring
 import pytest
@@ -22,31 +20,8 @@ from tests.gui_helpers import (
 )
 from tests.memory_keyring import MemoryKeyring
 from vaultgui.demo import DEMO_PASSWORD, DEMO_USERNAME, DemoVault
-from vaultgui.services.address import parse_vault_address
-from vaultgui.services.client import VaultClient
 from vaultgui.services.credentials import store_password
-from vaultgui.services.history import HistoryStore
 from vaultgui.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(
-    qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,
-    demo_vault: DemoVault,
-    tmp_path: Path,
-) -> Iterator[MainWindow]:
-    client = VaultClient(parse_vault_address(demo_vault.address))
-    session = client.sign_in(DEMO_USERNAME, DEMO_PASSWORD)
-    history = HistoryStore(tmp_path / "history.sqlite3")
-    main_window = MainWindow(client, session, history)
-    main_window.recheck_pauses = (0.05, 0.1, 0.2)
-    qtbot.addWidget(main_window)
-    main_window.show()
-    yield main_window
-    main_window.close()
-    client.close()
-    history.close()
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -15,7 +13,6 @@ from tests.responsiveness import LoopGapMeter
 from vaultgui.demo import DEMO_PASSWORD, DEMO_USERNAME, DemoVault
 from vaultgui.services.address import parse_vault_address
 from vaultgui.services.client import VaultClient
-from vaultgui.services.history import HistoryStore
 from vaultgui.ui.main_window import MainWindow
 
 SUBMISSION_ID = "00S000000000101"
@@ -25,25 +22,6 @@ MAX_GAP_MS = 250
 # A server that keeps connections open needs one for the whole flow; two
 # allow one reconnect. A new requests.Session per call would open six.
 MAX_CONNECTIONS = 2
-
-
-@pytest.fixture
-def window(
-    qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,
-    demo_vault: DemoVault,
-    tmp_path: Path,
-) -> Iterator[MainWindow]:
-    client = VaultClient(parse_vault_address(demo_vault.address))
-    session = client.sign_in(DEMO_USERNAME, DEMO_PASSWORD)
-    history = HistoryStore(tmp_path / "history.sqlite3")
-    main_window = MainWindow(client, session, history)
-    qtbot.addWidget(main_window)
-    main_window.show()
-    yield main_window
-    main_window.close()
-    client.close()
-    history.close()
 
 
 @pytest.fixture
