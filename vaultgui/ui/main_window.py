@@ -85,6 +85,7 @@ class MainWindow(QMainWindow):
         self._unclear_cancels: dict[str, str] = {}
         self._close_question: QMessageBox | None = None
         self._closing_confirmed = False
+
         self.keeper = SessionKeeper(client, self)
         self.keeper.limits_changed.connect(self._show_limits)
         self.recorder = HistoryRecorder(
@@ -93,14 +94,15 @@ class MainWindow(QMainWindow):
             vault_username=session.username,
             parent=self,
         )
+
         self.setWindowTitle(
             self.tr("vaultgui — {vault}").format(vault=self.vault_label)
         )
         self.resize(820, 640)
         self._build(history)
         self.recorder.failed.connect(self._show_history_failure)
-        self.submission_edit.setFocus()
         self.recorder.written.connect(self.history_view.reload)
+        self.submission_edit.setFocus()
 
     @property
     def vault_label(self) -> str:
