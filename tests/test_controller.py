@@ -203,3 +203,58 @@ def test_dark_appearance_applied(
     assert restored.lightness() > 100
     if controller.history is not None:
         controller.history.close()
+
+
+def test_settings_dialog_opens_again(
+    qtbot: QtBot, controller: AppController, demo_vault: DemoVault
+) -> None:
+    controller.show_login(Prefill(demo_vault.address, DEMO_USERNAME, ""))
+    dialog = controller.login_dialog
+    assert dialog is not None
+
+    controller.open_settings(dialog)
+    first = controller.settings_dialog
+    assert first is not None
+    first.reject()
+    qtbot.waitUntil(lambda: controller.settings_dialog is None, timeout=WAIT_MS)
+    controller.open_settings(dialog)
+
+    second = controller.settings_dialog
+    assert second is not None
+    assert second.isVisible()
+    second.reject()
+
+
+def test_pending_cancel_warns_before_another(
+    qtbot: QtBot, controller: AppController, demo_vault: DemoVault
+) -> None:
+    from tests.gui_helpers import label_text, look_up, open_confirmation
+
+    history = controller.history
+    assert history is not None
+    history.begin_cancel(
+        HistoryEntry(
+            id=None,
+            time_utc=datetime.now(UTC),
+            os_user="tester",
+            vault_dns=parse_vault_address(demo_vault.address).netloc,
+            vault_username=DEMO_USERNAME,
+            action=Action.CANCEL,
+            submission_id="00S000000000102",
+            status_before="IMPORT_IN_QUEUE",
+        )
+    )
+    sign_in(qtbot, controller, demo_vault)
+    qtbot.waitUntil(lambda: pending_box() is not None, timeout=WAIT_MS)
+    box = pending_box()
+    assert box is not None
+    next(b for b in box.findChildren(QPushButton) if b.text() == "Check now").click()
+    qtbot.waitUntil(lambda: not history.pending(), timeout=WAIT_MS)
+    window = controller.main_window
+    assert window is not None
+
+    look_up(qtbot, window, "00S000000000102")
+    confirmation = open_confirmation(qtbot, window)
+
+    assert "already sent" in label_text(confirmation, "earlierCancelWarningLabel")
+    confirmation.reject()

@@ -305,14 +305,20 @@ class AppController(QObject):
         """Open the settings dialog over ``parent`` (one at a time)."""
         from vaultgui.ui.settings_dialog import SettingsDialog
 
-        if self.settings_dialog is not None and self.settings_dialog.isVisible():
+        if self.settings_dialog is not None:
             self.settings_dialog.raise_()
             return
         dialog = SettingsDialog(self.settings_store, self.settings, parent)
         dialog.settings_saved.connect(self._on_settings_saved)
-        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._settings_closed)
         self.settings_dialog = dialog
         dialog.open()
+
+    def _settings_closed(self) -> None:
+        # Forget the dialog before Qt deletes it, so the next open makes a new one.
+        dialog, self.settings_dialog = self.settings_dialog, None
+        if dialog is not None:
+            dialog.deleteLater()
 
     def _apply_appearance(self) -> None:
         if self.appearance is not None:
