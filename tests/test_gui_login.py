@@ -134,3 +134,25 @@ def test_failed_sign_in_selects_password(
     press_sign_in(qtbot, dialog)
 
     assert dialog.password_edit.hasSelectedText()
+
+
+def test_saved_password_filled_on_open(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop, demo_vault: DemoVault
+) -> None:
+    import keyring
+
+    from tests.memory_keyring import MemoryKeyring
+    from vaultgui.services.credentials import store_password
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        store_password(demo_vault.address, DEMO_USERNAME, DEMO_PASSWORD)
+        dialog = make_dialog(qtbot, demo_vault.address, DEMO_USERNAME, "")
+
+        qtbot.waitUntil(lambda: dialog.password_edit.text() != "", timeout=WAIT_MS)
+
+        assert dialog.password_edit.text() == DEMO_PASSWORD
+        assert dialog.remember_check.isChecked()
+    finally:
+        keyring.set_keyring(previous)

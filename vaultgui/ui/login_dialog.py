@@ -216,10 +216,13 @@ class LoginDialog(QDialog):
             _password_storage_available, name="check-password-storage"
         )
         self.remember_check.setEnabled(available)
+        vault, username = self.vault_edit.text(), self.username_edit.text()
+        if available and vault and username and not self.password_edit.text():
+            await self._fill_saved_password(SavedVault(vault, vault, username))
         if not available:
             self.remember_check.setToolTip(reason)
             self.remember_check.setText(
-                self.tr("Remember my password (not available on this computer)")
+                self.tr("Remember my password (not available here)")
             )
 
     def _request_connection_check(self) -> None:
