@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from PySide6.QtCore import QCoreApplication
 
@@ -83,6 +84,7 @@ class CancelFlow:
         self._pauses = pauses
         self.reference_id = str(uuid.uuid4())
         self.request_started = False
+        self.sent_at: datetime | None = None
         self.row_id: int | None = None
         self._reply_outcome: Outcome | None = None
         self._execution_id = ""
@@ -117,6 +119,7 @@ class CancelFlow:
     async def _send_and_follow(self) -> CancelResult:
         self._progress(tr("Sending the cancel to Vault…"))
         self.request_started = True
+        self.sent_at = datetime.now()
         log.info(
             "Sending cancel for submission %s in status %s (reference %s)",
             self._submission.id,

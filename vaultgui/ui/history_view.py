@@ -540,6 +540,9 @@ class HistoryView(QWidget):
     def _build_table(self) -> QTableView:
         self.table = QTableView(self)
         set_names(self.table, "historyTable")
+        # Record IDs differ in their last digits, so long cells are cut in the
+        # middle rather than at the end.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)

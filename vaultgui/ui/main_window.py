@@ -197,6 +197,7 @@ class MainWindow(QMainWindow):
         self.panel.refresh_requested.connect(self.start_refresh)
 
         outcome_box = QGroupBox(self.tr("Result of the last cancel"), tab)
+        self.outcome_box = outcome_box
         self.outcome = MessageArea("outcomeLabel", outcome_box)
         self.outcome.show_message(self.tr("No cancel sent in this session yet."))
         outcome_layout = QVBoxLayout(outcome_box)
@@ -515,6 +516,11 @@ class MainWindow(QMainWindow):
         )
         self._cancel_flow = flow
         self.outcome.clear()
+        self.outcome_box.setTitle(
+            self.tr("Result of the last cancel: {name} ({id})").format(
+                name=_shortened(submission.name, 50), id=submission.id
+            )
+        )
         self._start(self._cancel(flow, self._generation.next()), "cancel")
 
     async def _cancel(self, flow: CancelFlow, generation: int) -> None:
@@ -534,8 +540,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(self.tr("Cancel finished."))
 
     def _remember_unclear_cancel(self, flow: CancelFlow) -> None:
-        sent_at = datetime.now().strftime("%H:%M")
-        self._unclear_cancels[flow.submission_id] = sent_at
+        self.note_unclear_cancel(flow.submission_id, flow.sent_at or datetime.now())
+
+    def note_unclear_cancel(self, submission_id: str, sent_at: datetime) -> None:
+        """Remember a cancel whose result is unknown, so another one warns first."""
+        self._unclear_cancels[submission_id] = sent_at.astimezone().strftime(
+            "%Y-%m-%d %H:%M"
+        )
 
     def _recheck_after_stop(self, flow: CancelFlow) -> None:
         submission = self.panel.submission

@@ -104,6 +104,7 @@ class PendingCancelCheck(QObject):
                 id=row.submission_id, error=error.error_type or error.detail
             )
         status = status_info(submission.archive_status)
+        self._window.note_unclear_cancel(row.submission_id, row.time_utc)
         try:
             await run_in_thread(
                 lambda: self._complete(row, submission.archive_status), name="history"
