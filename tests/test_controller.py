@@ -23,6 +23,7 @@ def controller(
     qtbot: QtBot, qloop: asyncio.AbstractEventLoop
 ) -> Iterator[AppController]:
     app_controller = AppController(Prefill(), app_paths())
+    qtbot.waitUntil(lambda: app_controller.history is not None, timeout=WAIT_MS)
     yield app_controller
     for widget in QApplication.topLevelWidgets():
         widget.close()
@@ -55,6 +56,7 @@ def test_default_profile_prefills_sign_in(
         'username = "pat@acme.example"\n'
     )
     controller = AppController(Prefill(), app_paths())
+    qtbot.waitUntil(lambda: controller.history is not None, timeout=WAIT_MS)
     controller.start()
     dialog = controller.login_dialog
     assert dialog is not None
@@ -134,6 +136,7 @@ def test_damaged_settings_reported_once(
 ) -> None:
     write_user_settings("profiles = [ this is not TOML")
     controller = AppController(Prefill(), app_paths())
+    qtbot.waitUntil(lambda: controller.history is not None, timeout=WAIT_MS)
     controller.start()
 
     notice = next(
@@ -194,6 +197,7 @@ def test_dark_appearance_applied(
 
     write_user_settings('appearance = "dark"\n')
     controller = AppController(Prefill(), app_paths())
+    qtbot.waitUntil(lambda: controller.history is not None, timeout=WAIT_MS)
     window_color = QApplication.palette().color(QPalette.ColorRole.Window)
 
     assert window_color.lightness() < 100
@@ -258,3 +262,29 @@ def test_pending_cancel_warns_before_another(
 
     assert "already sent" in label_text(confirmation, "earlierCancelWarningLabel")
     confirmation.reject()
+
+
+def test_damaged_history_reported(
+    qtbot: QtBot, qloop: asyncio.AbstractEventLoop
+) -> None:
+    database = app_paths().history_db
+    database.parent.mkdir(parents=True, exist_ok=True)
+    database.write_bytes(b"not a database" * 100)
+    controller = AppController(Prefill(), app_paths())
+    controller.start()
+
+    def notice_text() -> str:
+        for widget in QApplication.topLevelWidgets():
+            if widget.objectName() == "startupNoticeDialog" and widget.isVisible():
+                assert isinstance(widget, QMessageBox)
+                return widget.text()
+        return ""
+
+    qtbot.waitUntil(
+        lambda: "history file was damaged" in notice_text(), timeout=WAIT_MS
+    )
+    assert controller.history is not None
+    assert controller.history.count() == 0
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+    controller.history.close()

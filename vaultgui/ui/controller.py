@@ -22,6 +22,7 @@ from vaultgui.services.settings import Settings, SettingsError, SettingsStore
 from vaultgui.ui.appearance import AppearanceApplier
 from vaultgui.ui.login_dialog import LoginDialog, SavedVault
 from vaultgui.ui.tasks import run_in_thread, spawn
+from vaultgui.ui.widgets import message_box
 
 if TYPE_CHECKING:
     from vaultgui.services.client import VaultClient
@@ -64,43 +65,53 @@ class AppController(QObject):
             AppearanceApplier(app) if isinstance(app, QApplication) else None
         )
         self._apply_appearance()
-        self.history = self._open_history()
+        # The history is opened off the UI thread, because its integrity check
+        # reads the whole file and the sign-in dialog need not wait for it.
+        self.history: HistoryStore | None = None
+        self._history_opened = spawn(self._open_history(), name="open-history")
         self.login_dialog: LoginDialog | None = None
         self.main_window: MainWindow | None = None
         self.settings_dialog: SettingsDialog | None = None
         self._client: VaultClient | None = None
         self.finished: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
-    def _open_history(self) -> HistoryStore | None:
+    async def _open_history(self) -> None:
+        path = self._paths.history_db
         try:
-            store = HistoryStore(self._paths.history_db)
+            store = await run_in_thread(lambda: HistoryStore(path), name="open-history")
         except (HistoryError, OSError) as error:
-            log.error(
-                "Could not open the history at %s: %s", self._paths.history_db, error
-            )
+            log.error("Could not open the history at %s: %s", path, error)
             self._startup_notes.append(
                 self.tr(
                     "Your history could not be opened, so this session's actions "
                     "will not be recorded: {error}"
                 ).format(error=error)
             )
-            return None
+        else:
+            self.history = store
+            self._startup_notes.extend(self._history_notes(store))
+        shown = self.main_window or self.login_dialog
+        if shown is not None and shown.isVisible():
+            self._show_startup_notes(shown)
+
+    def _history_notes(self, store: HistoryStore) -> list[str]:
+        notes = []
         if store.recovered_from is not None:
-            self._startup_notes.append(
+            notes.append(
                 self.tr(
                     "Your history file was damaged. It was kept as {path} and a new "
                     "history was started."
                 ).format(path=store.recovered_from)
             )
         if store.read_only:
-            self._startup_notes.append(
+            notes.append(
                 self.tr(
                     "Your history was written by a newer version of vaultgui, so "
                     "this version can only read it and will not record new "
                     "actions. Update vaultgui."
                 )
             )
-        return store
+        return notes
 
     # -- sign-in ------------------------------------------------------------------
 
@@ -199,10 +210,16 @@ class AppController(QObject):
             self.quit()
 
     def _on_signed_in(self, client: VaultClient, session: SignInResult) -> None:
+        self._client = client
+        spawn(self._open_main_window(client, session), name="open-main-window")
+
+    async def _open_main_window(
+        self, client: VaultClient, session: SignInResult
+    ) -> None:
         from vaultgui.ui.main_window import MainWindow
         from vaultgui.ui.recovery import PendingCancelCheck
 
-        self._client = client
+        await asyncio.shield(self._history_opened)
         window = MainWindow(client, session, self.history)
         window.sign_out_requested.connect(self._sign_out)
         window.settings_requested.connect(lambda: self.open_settings(window))
@@ -238,15 +255,9 @@ class AppController(QObject):
             return
         text = "\n\n".join(self._startup_notes)
         self._startup_notes = []
-        box = QMessageBox(
-            QMessageBox.Icon.Warning,
-            self.tr("vaultgui"),
-            text,
-            QMessageBox.StandardButton.Ok,
-            parent,
-        )
-        box.setObjectName("startupNoticeDialog")
-        box.open()
+        message_box(
+            parent, "startupNoticeDialog", QMessageBox.Icon.Warning, "vaultgui", text
+        ).open()
 
     # -- help ------------------------------------------------------------------------
 
@@ -368,6 +379,7 @@ class AppController(QObject):
             )
         if client is not None:
             await _sign_out_bounded(client)
+        await asyncio.shield(self._history_opened)
         if self.history is not None:
             self.history.close()
 
