@@ -45,7 +45,7 @@ from vaultgui.ui.recorder import HistoryRecorder
 from vaultgui.ui.session_keeper import SessionKeeper
 from vaultgui.ui.submission_panel import SubmissionPanel
 from vaultgui.ui.tasks import Generation, spawn
-from vaultgui.ui.widgets import MessageArea, busy_bar, set_names
+from vaultgui.ui.widgets import MessageArea, busy_bar, message_box, set_names
 
 log = logging.getLogger(__name__)
 
@@ -237,16 +237,17 @@ class MainWindow(QMainWindow):
         self.help_menu.addAction(about)
 
     def _show_about(self) -> None:
-        box = QMessageBox(self)
-        box.setObjectName("aboutDialog")
-        box.setIcon(QMessageBox.Icon.Information)
-        box.setWindowTitle(self.tr("About vaultgui"))
-        box.setText(
-            self.tr(
-                "vaultgui {version}\n\nCancels a stuck Submissions Archive import "
-                "or removal in Veeva Vault RIM. Talks only to the Vault you sign "
-                "in to, using Vault API {api}."
-            ).format(version=__version__, api=self.client.api_version)
+        text = self.tr(
+            "vaultgui {version}\n\nCancels a stuck Submissions Archive import "
+            "or removal in Veeva Vault RIM. Talks only to the Vault you sign "
+            "in to, using Vault API {api}."
+        ).format(version=__version__, api=self.client.api_version)
+        box = message_box(
+            self,
+            "aboutDialog",
+            QMessageBox.Icon.Information,
+            self.tr("About vaultgui"),
+            text,
         )
         box.open()
 
@@ -622,16 +623,16 @@ class MainWindow(QMainWindow):
     def _ask_before_closing(self) -> None:
         if self._close_question is not None and self._close_question.isVisible():
             return
-        question = QMessageBox(self)
-        question.setObjectName("closeWhileCancellingDialog")
-        question.setIcon(QMessageBox.Icon.Warning)
-        question.setWindowTitle(self.tr("A cancel is in progress"))
-        question.setText(
+        question = message_box(
+            self,
+            "closeWhileCancellingDialog",
+            QMessageBox.Icon.Warning,
+            self.tr("A cancel is in progress"),
             self.tr(
                 "vaultgui is sending a cancel to Vault. If you quit now, you will "
-                "not see what Vault did; the history will list the cancel as "
+                "not see what Vault did, and the history will list the cancel as "
                 "stopped. Quit anyway?"
-            )
+            ),
         )
         quit_button = question.addButton(
             self.tr("Quit anyway"), QMessageBox.ButtonRole.DestructiveRole

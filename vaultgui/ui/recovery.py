@@ -20,6 +20,7 @@ from vaultgui.services.history import HistoryEntry, HistoryError, HistoryStore, 
 from vaultgui.ui.main_window import MainWindow
 from vaultgui.ui.messages import UserMessage
 from vaultgui.ui.tasks import run_in_thread, spawn
+from vaultgui.ui.widgets import message_box
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +46,8 @@ class PendingCancelCheck(QObject):
             log.error("Could not read unfinished cancels: %s", error)
             return
         # NOTE: a cancel that another running copy of vaultgui is sending right
-        # now is pending too; reading its status is harmless, and that copy
-        # then records its own reply as a separate failure to write history.
+        # now is pending too. Reading its status is harmless, but that copy then
+        # reports a failure to write history when its own reply arrives.
         self._pending = [row for row in rows if row.vault_dns == vault_dns]
         if self._pending:
             log.info("%d cancels on %s have no outcome", len(self._pending), vault_dns)
@@ -58,16 +59,16 @@ class PendingCancelCheck(QObject):
             f"{row.time_utc.astimezone():%Y-%m-%d %H:%M}"
             for row in self._pending
         )
-        box = QMessageBox(self._window)
-        box.setObjectName("pendingCancelsDialog")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle(self.tr("Cancels without a recorded outcome"))
-        box.setText(
+        box = message_box(
+            self._window,
+            "pendingCancelsDialog",
+            QMessageBox.Icon.Question,
+            self.tr("Cancels without a recorded outcome"),
             self.tr(
                 "vaultgui stopped while these cancels were being sent, so what "
                 "Vault did was not recorded:\n\n{names}\n\nRead their status in "
                 "Vault now? Nothing is sent again."
-            ).format(names=names)
+            ).format(names=names),
         )
         check = box.addButton(self.tr("Check now"), QMessageBox.ButtonRole.AcceptRole)
         box.addButton(self.tr("Later"), QMessageBox.ButtonRole.RejectRole)

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QProgressBar,
     QToolButton,
     QVBoxLayout,
@@ -21,7 +22,7 @@ class MessageArea(QWidget):
     """A message line with its help-desk details one click away.
 
     The message label carries the object name given by the caller, so tests and
-    screen readers find it; the details stay hidden until "Details" is pressed.
+    screen readers find it. The details stay hidden until "Details" is pressed.
     """
 
     def __init__(self, object_name: str, parent: QWidget | None = None) -> None:
@@ -94,3 +95,19 @@ def set_names(widget: QWidget, object_name: str) -> None:
     """Give ``widget`` the object name and the same accessible name."""
     widget.setObjectName(object_name)
     widget.setAccessibleName(object_name)
+
+
+def message_box(
+    parent: QWidget | None,
+    object_name: str,
+    icon: QMessageBox.Icon,
+    title: str,
+    text: str,
+) -> QMessageBox:
+    """Return a named message box; show it with ``open()``, never ``exec()``.
+
+    A box with no buttons added gets an OK button when it opens.
+    """
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.NoButton, parent)
+    box.setObjectName(object_name)
+    return box
