@@ -271,7 +271,7 @@ class RequestHandler(BaseHTTPRequestHandler):
     # HTTP/1.1 keeps connections open between requests, as Vault does, so a
     # client that reuses its connection can be seen doing so.
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes; without TCP_NODELAY the body
+    # Headers and body go out in separate writes. Without TCP_NODELAY the body
     # waits for the client's delayed ACK, about 40 ms on Linux, on every reply.
     disable_nagle_algorithm = True
     server_version = "DemoVault/1.0"

@@ -260,7 +260,7 @@ class VaultClient:
 
         Raises :class:`NotFoundError` when Vault rejects the id as
         ``INVALID_DATA``. The application name comes from a second, best-effort
-        query and is left empty if that query fails; a status re-read passes
+        query and is left empty if that query fails. A status re-read passes
         ``with_application_name=False`` to skip that call.
         """
         record_id = _validated_record_id(submission_id)

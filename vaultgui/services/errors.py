@@ -91,7 +91,7 @@ class TransportError(VaultError):
     that is not a Vault JSON envelope (an HTML proxy page, an HTTP 502 ...).
 
     ``may_have_reached_vault`` is true when the request may have been processed
-    (a read timeout or a reset after sending); a cancel that ends this way must be
+    (a read timeout or a reset after sending). A cancel that ends this way must be
     followed by a status read, never by a resend.
     """
 

@@ -495,7 +495,7 @@ _READ_AFTER = frozenset(
 def status_after_display(entry: HistoryEntry) -> str:
     """Return the status read after the action, or "" when none was read.
 
-    Only cancels and re-reads read a status afterwards; a look-up, a stopped
+    Only cancels and re-reads read a status afterwards. A look-up, a stopped
     cancel or a pending one has none, and showing its empty value as "no
     archive status" would misstate what Vault reported.
     """

@@ -72,7 +72,7 @@ class Outcome(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REJECTED = "rejected"  # Vault returned responseStatus FAILURE
-    UNKNOWN = "unknown"  # no clear reply, so the status read afterwards tells
+    UNKNOWN = "unknown"  # no clear reply, so a status read afterwards shows the result
     ABANDONED = "abandoned"  # the user stopped waiting
     NOT_SENT = "not_sent"  # the status changed before sending, so nothing was sent
 

@@ -1,6 +1,6 @@
 """Turn service-layer exceptions into a plain sentence plus help-desk details.
 
-This is the one place that decides what a user reads for each failure; the
+This is the one place that decides what a user reads for each failure. The
 details line keeps the technical facts (error type, Vault execution id) for a
 support ticket.
 """

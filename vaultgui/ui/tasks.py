@@ -56,8 +56,8 @@ def run_in_thread(
 class Generation:
     """A counter that marks whether a finished call's result is still wanted.
 
-    Each new user action calls :meth:`next`; a result that comes back with an
-    older number belongs to an abandoned action and must not overwrite the
+    Each new user action calls :meth:`next`. A result that comes back with an
+    older number belongs to an abandoned action, so it must not overwrite the
     screen.
     """
 
@@ -96,7 +96,7 @@ def _report_failure(task: asyncio.Task[None]) -> None:
         return
     error = task.exception()
     if error is not None:
-        # The exception hook logs the traceback and tells the user.
+        # The exception hook logs the traceback and shows the error box.
         sys.excepthook(type(error), error, error.__traceback__)
 
 
